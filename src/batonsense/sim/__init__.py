@@ -1,0 +1,1 @@
+"""Physically grounded simulator of relay exchanges (stub until it lands)."""
