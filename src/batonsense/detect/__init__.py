@@ -1,14 +1,8 @@
-"""Exchange detection (stub until the detector lands)."""
+"""Exchange detection: holder tracking by gyro coupling, then fine event timing.
 
-from __future__ import annotations
+See docs/detection.md for the algorithm.
+"""
 
-from collections.abc import Callable
+from batonsense.detect.detector import DetectorConfig, ExchangeDetector, detect_exchanges
 
-from batonsense.model import Exchange, Recording
-
-
-def detect_exchanges(
-    recording: Recording, progress: Callable[[float], None] | None = None
-) -> list[Exchange]:
-    """All exchanges in a recording, sorted by time.  progress(fraction 0..1) is optional."""
-    raise NotImplementedError
+__all__ = ["DetectorConfig", "ExchangeDetector", "detect_exchanges"]

@@ -1,0 +1,165 @@
+"""Turning a hand-over or a fall found by the holder tracker into a timed Exchange."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from batonsense.detect.holder import Fall, Handover
+from batonsense.detect.timing import (
+    end_of_coupling,
+    fit_rotation,
+    free_fall_start,
+    jerk,
+    reach_start,
+    residual,
+    start_of_coupling,
+)
+from batonsense.model import Exchange, Outcome, SensorInfo
+
+if TYPE_CHECKING:
+    from batonsense.detect.detector import DetectorConfig
+
+Grid = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+MIN_THRESHOLD_RADPS = 0.3  # residual floor: sensor noise, wrist flexion, grip give
+
+
+def _threshold(e: np.ndarray) -> float:
+    """Residual level that separates 'held' from 'not held', from a held stretch."""
+    if e.size == 0:
+        return MIN_THRESHOLD_RADPS
+    return max(MIN_THRESHOLD_RADPS, 3.0 * float(np.sqrt(np.median(e**2))))
+
+
+def _sub(t: np.ndarray, i: int) -> float:
+    """Time between sample i-1 and i: the change happened in that interval."""
+    if i <= 0:
+        return float(t[0])
+    if i >= len(t):
+        return float(t[-1])
+    return float(0.5 * (t[i - 1] + t[i]))
+
+
+def _grab_impact(
+    t: np.ndarray, acc_b: np.ndarray, acc_r: np.ndarray, rate_hz: float, grab_s: float
+) -> float | None:
+    """Onset of a jerk common to baton and receiving wrist within ±40 ms of grab_s."""
+    sel = np.flatnonzero((t >= grab_s - 0.04) & (t <= grab_s + 0.04))
+    if sel.size < 4:
+        return None
+    jb, jr = jerk(acc_b, rate_hz), jerk(acc_r, rate_hz)
+    ref = np.flatnonzero((t >= grab_s - 1.0) & (t <= grab_s - 0.1))
+    if ref.size < 10:
+        return None
+    nb, nr = np.median(jb[ref]), np.median(jr[ref])
+    common = np.minimum(jb[sel] / max(nb, 1e-6), jr[sel] / max(nr, 1e-6))
+    if common.max() < 4.0:
+        return None
+    return float(t[sel[int(np.argmax(common > 0.5 * common.max()))]])
+
+
+def time_handover(
+    t: np.ndarray,
+    data: Grid,
+    baton: SensorInfo,
+    wrists: list[SensorInfo],
+    ev: Handover,
+    cfg: DetectorConfig,
+) -> Exchange | None:
+    """Grab, release and reach for a confirmed hand-over (grid data on t)."""
+    wa, wb = wrists[ev.giver_wrist], wrists[ev.receiver_wrist]
+    acc_bt, gyro_bt, _ = data[baton.id]
+    gyro_a, gyro_b = data[wa.id][1], data[wb.id][1]
+    fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
+    fit_b = (ev.receiver_first_s - 0.5 * cfg.window_s, float(t[-1]))
+    rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
+    rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b)
+    e_a = residual(gyro_bt, gyro_a, rot_a)
+    e_b = residual(gyro_bt, gyro_b, rot_b)
+    thr_a = _threshold(e_a[(t >= fit_a[0]) & (t <= fit_a[1])])
+    thr_b = _threshold(e_b[(t >= fit_b[0]) & (t <= fit_b[1])])
+    lo = ev.giver_last_s - cfg.window_s - 0.3
+    reg = np.flatnonzero(t >= lo)
+    if reg.size < 4:
+        return None
+    tr = t[reg]
+    i_rel = end_of_coupling(e_a[reg], thr_a)
+    release_s = _sub(tr, i_rel)
+    upto = max(i_rel, 1)
+    i_grab = start_of_coupling(e_b[reg][:upto], thr_b)
+    grab_s = _sub(tr, i_grab)
+    impact = _grab_impact(t, acc_bt, data[wb.id][0], cfg.grid_rate_hz, grab_s)
+    if impact is not None and impact <= release_s:
+        grab_s = impact
+    reach_s = reach_start(t, gyro_b, grab_s)
+    return Exchange(
+        giver=wa.athlete,
+        receiver=wb.athlete,
+        reach_s=reach_s,
+        grab_s=grab_s,
+        release_s=release_s,
+        outcome=Outcome.COMPLETED,
+        giver_hand=wa.hand,
+        receiver_hand=wb.hand,
+        confidence=float(np.clip(min(kappa_a, kappa_b), 0.0, 1.0)),
+    )
+
+
+def _intended_receiver(
+    t: np.ndarray, data: Grid, wrists: list[SensorInfo], giver: SensorInfo, drop_s: float
+) -> int | None:
+    """The other athlete's wrist that was held back still (reaching) just before the drop."""
+    best, best_ratio = None, 2.0
+    recent = (t >= drop_s - 0.5) & (t <= drop_s)
+    before = (t >= drop_s - 3.0) & (t <= drop_s - 1.0)
+    for j, w in enumerate(wrists):
+        if w.athlete == giver.athlete or not recent.any() or not before.any():
+            continue
+        g = data[w.id][1]
+        e_recent = float(np.mean(np.sum(g[recent] ** 2, axis=1)))
+        e_before = float(np.mean(np.sum(g[before] ** 2, axis=1)))
+        ratio = e_before / max(e_recent, 1e-3)
+        if ratio > best_ratio:
+            best, best_ratio = j, ratio
+    return best
+
+
+def time_fall(
+    t: np.ndarray,
+    data: Grid,
+    baton: SensorInfo,
+    wrists: list[SensorInfo],
+    ev: Fall,
+    cfg: DetectorConfig,
+) -> Exchange | None:
+    """A dropped exchange: release by the giver, free fall, intended receiver if any."""
+    wa = wrists[ev.giver_wrist]
+    acc_bt, gyro_bt, _ = data[baton.id]
+    drop_s = free_fall_start(t, acc_bt, ev.fall_s)
+    fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
+    rot_a, kappa_a = fit_rotation(t, gyro_bt, data[wa.id][1], *fit_a)
+    e_a = residual(gyro_bt, data[wa.id][1], rot_a)
+    thr_a = _threshold(e_a[(t >= fit_a[0]) & (t <= fit_a[1])])
+    reg = np.flatnonzero((t >= ev.giver_last_s - cfg.window_s - 0.3) & (t <= drop_s))
+    release_s = _sub(t[reg], end_of_coupling(e_a[reg], thr_a)) if reg.size > 3 else drop_s
+    j = _intended_receiver(t, data, wrists, wa, drop_s)
+    wb = wrists[j] if j is not None else None
+    grab_s = None
+    reach_s = None
+    if wb is not None:
+        grab_s = _grab_impact(t, acc_bt, data[wb.id][0], cfg.grid_rate_hz, release_s)
+        reach_s = reach_start(t, data[wb.id][1], grab_s if grab_s is not None else drop_s)
+    return Exchange(
+        giver=wa.athlete,
+        receiver=None if wb is None else wb.athlete,
+        reach_s=reach_s,
+        grab_s=grab_s,
+        release_s=min(release_s, drop_s),
+        outcome=Outcome.DROPPED,
+        giver_hand=wa.hand,
+        receiver_hand=None if wb is None else wb.hand,
+        drop_s=drop_s,
+        confidence=float(np.clip(kappa_a, 0.0, 1.0)),
+    )

@@ -1,0 +1,127 @@
+"""Who holds the baton, frame by frame, and when that changes.
+
+A hand-over is the baton's holder changing from one athlete to another while the
+baton keeps moving (never lying still in between) within max_transition_s.  A
+pick-up after the baton lay on the ground or a swap between one athlete's own
+hands is not a hand-over.  A free fall shortly after a holder lost the baton is a drop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from batonsense.detect.frames import FrameFeatures
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A confirmed change of holder.  Wrists are indices into the detector's wrist list."""
+
+    giver_wrist: int
+    receiver_wrist: int
+    giver_last_s: float  # last frame the giver was the holder
+    receiver_first_s: float  # first frame of the receiver's confirmed hold
+
+
+@dataclass(frozen=True, slots=True)
+class Fall:
+    """The baton fell free shortly after giver_wrist last held it."""
+
+    giver_wrist: int
+    giver_last_s: float
+    fall_s: float  # frame time at which the free fall was seen
+
+
+@dataclass(slots=True)
+class HolderTracker:
+    """Causal state machine over frames.  Parameters are physical, not tuned per sensor.
+
+    min_energy_radps2: below this mean |ω|² the baton barely rotates and coupling says nothing.
+    kappa_on: coupling needed to call a wrist the holder; margin: lead over other athletes.
+    """
+
+    athletes: list[str]
+    min_energy_radps2: float = 0.5
+    kappa_on: float = 0.8
+    margin: float = 0.08
+    confirm_s: float = 0.1
+    max_transition_s: float = 1.6
+    min_hold_s: float = 0.4
+    drop_window_s: float = 1.2
+    holder: str | None = None
+    holder_wrist: int = -1
+    hold_start_s: float = 0.0
+    last_held_s: float = -np.inf
+    still_seen: bool = False
+    fell: bool = False
+    cand: str | None = None
+    cand_wrist: int = -1
+    cand_first_s: float = 0.0
+    cand_count: int = 0
+    events: list[Handover | Fall] = field(default_factory=list)
+
+    def _candidate(self, kappa: np.ndarray, valid: np.ndarray, energy: float) -> int:
+        if energy < self.min_energy_radps2:
+            return -1
+        k = np.where(valid, kappa, -1.0)
+        best = int(np.argmax(k))
+        if k[best] < self.kappa_on:
+            return -1
+        others = [k[j] for j in range(len(k)) if self.athletes[j] != self.athletes[best]]
+        if others and k[best] - max(others) < self.margin:
+            return -1
+        return best
+
+    def update(self, ff: FrameFeatures, hop_s: float) -> list[Handover | Fall]:
+        """Feed new frames (in time order); returns the events they confirm."""
+        out: list[Handover | Fall] = []
+        confirm_n = max(1, int(round(self.confirm_s / hop_s)))
+        for i in range(ff.t_s.shape[0]):
+            t = float(ff.t_s[i])
+            if ff.baton_still[i]:
+                self.still_seen = True
+            if (
+                ff.free_fall[i]
+                and self.holder is not None
+                and not self.fell
+                and t - self.last_held_s <= self.drop_window_s
+            ):
+                out.append(Fall(self.holder_wrist, self.last_held_s, t))
+                self.fell = True
+                self.holder = None
+            w = self._candidate(ff.kappa[i], ff.valid[i], float(ff.baton_energy[i]))
+            if w < 0:
+                continue
+            ath = self.athletes[w]
+            if ath == self.holder:
+                self.last_held_s = t
+                self.holder_wrist = w
+                self.cand, self.cand_count = None, 0
+                continue
+            if ath != self.cand:
+                self.cand, self.cand_wrist, self.cand_first_s, self.cand_count = ath, w, t, 0
+            self.cand_count += 1
+            if self.cand_count < confirm_n:
+                continue
+            ev = self._take_over(t)
+            if ev is not None:
+                out.append(ev)
+        self.events.extend(out)
+        return out
+
+    def _take_over(self, t: float) -> Handover | None:
+        ev = None
+        if (
+            self.holder is not None
+            and not self.still_seen
+            and self.cand_first_s - self.last_held_s <= self.max_transition_s
+            and self.last_held_s - self.hold_start_s >= self.min_hold_s
+        ):
+            ev = Handover(self.holder_wrist, self.cand_wrist, self.last_held_s, self.cand_first_s)
+        self.holder, self.holder_wrist = self.cand, self.cand_wrist
+        self.hold_start_s, self.last_held_s = self.cand_first_s, t
+        self.still_seen, self.fell = False, False
+        self.cand, self.cand_count = None, 0
+        return ev

@@ -1,0 +1,113 @@
+"""Fine timing of grab, release, reach and drop inside one hand-over window.
+
+Everything here is a pure function of arrays on one uniform time grid
+(t_s (N,), gyro in rad/s, specific force in m/s²).
+
+Physics used:
+- while a hand holds the baton, ω_baton = R ω_wrist for one constant rotation R
+  (unknown mounts, fixed grip), so the residual e(t) = |ω_baton − R ω_wrist| sits
+  at the noise floor; it grows as soon as the hand and the baton move apart.
+- release = the end of the giver's coupled run; grab = the start of the
+  receiver's coupled run (both found as the minimum of a cumulative cost, which
+  is the maximum-likelihood change point for "small residual" vs "large residual").
+- first contact is a collision: the baton and the receiving hand get a jerk at
+  the same instant; when such a common jerk sits near the kinematic grab it
+  marks the grab more sharply than the residual can.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from batonsense.detect.coupling import kabsch_rotation
+from batonsense.model import GRAVITY_MPS2
+
+
+def fit_rotation(
+    t_s: np.ndarray, gyro_b: np.ndarray, gyro_w: np.ndarray, start_s: float, end_s: float
+) -> tuple[np.ndarray, float]:
+    """Kabsch rotation wrist→baton and coupling κ over [start_s, end_s]."""
+    sel = (t_s >= start_s) & (t_s <= end_s)
+    if np.count_nonzero(sel) < 3:
+        return np.eye(3), 0.0
+    return kabsch_rotation(gyro_b[sel], gyro_w[sel])
+
+
+def residual(gyro_b: np.ndarray, gyro_w: np.ndarray, rot: np.ndarray) -> np.ndarray:
+    """|ω_b − R ω_w| per sample, rad/s."""
+    return np.linalg.norm(gyro_b - gyro_w @ rot.T, axis=1)
+
+
+def end_of_coupling(e: np.ndarray, threshold: float) -> int:
+    """Index after the last sample of the leading coupled run: argmin of Σ (e² − thr²)."""
+    c = np.cumsum(e**2 - threshold**2)
+    return int(np.argmin(np.concatenate([[0.0], c])))
+
+
+def start_of_coupling(e: np.ndarray, threshold: float) -> int:
+    """Index of the first sample of the trailing coupled run: argmin of reverse Σ (e² − thr²)."""
+    c = np.cumsum((e**2 - threshold**2)[::-1])[::-1]
+    c = np.concatenate([c, [0.0]])
+    return int(np.argmin(c))
+
+
+def jerk(acc: np.ndarray, rate_hz: float) -> np.ndarray:
+    """|d f/dt| in m/s³ (backward difference, first sample 0)."""
+    d = np.zeros(acc.shape[0])
+    d[1:] = np.linalg.norm(np.diff(acc, axis=0), axis=1) * rate_hz
+    return d
+
+
+def free_fall_start(
+    t_s: np.ndarray, acc_b: np.ndarray, fall_s: float, free_fall_g: float = 0.35
+) -> float:
+    """Start of the free fall that contains fall_s: where |f| first drops below the threshold."""
+    mag = np.linalg.norm(acc_b, axis=1)
+    low = mag < free_fall_g * GRAVITY_MPS2
+    i = int(np.searchsorted(t_s, fall_s))
+    i = min(max(i, 0), len(t_s) - 1)
+    while i > 0 and not low[i]:
+        i -= 1
+    while i > 0 and low[i - 1]:
+        i -= 1
+    # interpolate the crossing between i-1 and i
+    if i > 0:
+        thr = free_fall_g * GRAVITY_MPS2
+        m0, m1 = mag[i - 1], mag[i]
+        frac = (m0 - thr) / (m0 - m1) if m0 != m1 else 0.0
+        return float(t_s[i - 1] + np.clip(frac, 0, 1) * (t_s[i] - t_s[i - 1]))
+    return float(t_s[i])
+
+
+def reach_start(
+    t_s: np.ndarray, gyro_r: np.ndarray, grab_s: float, lookback_s: float = 3.0
+) -> float | None:
+    """Start of the receiver's arm movement back into the receiving position.
+
+    The receiving arm swings about one dominant axis (its principal axis over the
+    look-back).  Before the grab it is held back: little rotation.  Going back in
+    time from the grab, we pass the hold, then the final stroke into it (rotation
+    of one sign along the swing axis); the reach starts where that stroke began,
+    i.e. at the previous turning point of the swing.
+    """
+    sel = (t_s >= grab_s - lookback_s) & (t_s <= grab_s)
+    idx = np.flatnonzero(sel)
+    if idx.size < 10:
+        return None
+    g = gyro_r[idx]
+    _, _, vt = np.linalg.svd(g - g.mean(axis=0), full_matrices=False)
+    w = g @ vt[0]
+    mag = np.abs(w)
+    peak = float(np.max(mag))
+    if peak < 1.0:  # the arm never swung: no reach to time
+        return None
+    active = mag > 0.25 * peak
+    # last strong stroke before the grab
+    j = len(w) - 1
+    while j > 0 and not active[j]:
+        j -= 1
+    sign = np.sign(w[j])
+    # go back while the rotation keeps that sign (the stroke), stop at the turning point
+    while j > 0 and sign * w[j - 1] > 0:
+        j -= 1
+    return float(t_s[idx[j]])
