@@ -10,6 +10,7 @@ a comma count that does not match 8 fields on every data line.
 from __future__ import annotations
 
 import mmap
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,22 +39,19 @@ def fast_read(
     n_rows = 0
     dtype = {"sensor": pd.CategoricalDtype(ids), **{c: np.float64 for c in COLUMNS[1:]}}
     try:
-        with open(path, "rb") as f, pd.read_csv(
-            f,
-            names=list(COLUMNS),
-            header=0,
-            comment="#",
-            dtype=dtype,
-            chunksize=CHUNK_ROWS,
-            engine="c",
-            encoding="utf-8",
-        ) as reader:
-            for chunk in reader:
-                if not _split_chunk(chunk, parts):
-                    return None
-                n_rows += len(chunk)
-                if progress is not None:
-                    progress(min(1.0, f.tell() / max(size, 1)))
+        with warnings.catch_warnings(), open(path, "rb") as f:
+            warnings.simplefilter("error")  # any parser warning is a doubt: exact path
+            reader = pd.read_csv(
+                f, names=list(COLUMNS), header=0, comment="#", dtype=dtype,
+                chunksize=CHUNK_ROWS, engine="c", encoding="utf-8",
+            )
+            with reader:
+                for chunk in reader:
+                    if not _split_chunk(chunk, parts):
+                        return None
+                    n_rows += len(chunk)
+                    if progress is not None:
+                        progress(min(1.0, f.tell() / max(size, 1)))
     except Exception:  # noqa: BLE001 - any parser complaint: let the exact reader explain
         return None
     if data_commas != (len(COLUMNS) - 1) * (n_rows + 1):

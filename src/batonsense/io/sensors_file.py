@@ -33,7 +33,7 @@ from batonsense.model import Hand, Role, SensorInfo
 
 __all__ = ["read_sensors", "write_sensors_toml"]
 
-_TABLE_RE = re.compile(r"^\s*\[\[\s*sensor\s*\]\]", re.MULTILINE)
+_TABLE_RE = re.compile(r"^[ \t]*\[\[[ \t]*sensor[ \t]*\]\]", re.MULTILINE)
 _TOML_POS_RE = re.compile(r"at line (\d+), column (\d+)")
 _BAD_ID_CHARS = (",", '"', "\n", "\r")
 
@@ -53,7 +53,7 @@ class _Locator:
         hi = self.starts[table + 1] if table + 1 < len(self.starts) else len(self.text)
         pos = lo
         if key is not None:
-            m = re.compile(rf"^\s*\"?{re.escape(key)}\"?\s*=", re.MULTILINE).search(
+            m = re.compile(rf"^[ \t]*\"?{re.escape(key)}\"?[ \t]*=", re.MULTILINE).search(
                 self.text, lo, hi
             )
             pos = m.start() if m else lo
