@@ -22,7 +22,7 @@ import batonsense.sim as sim_pkg
 from batonsense import __version__
 from batonsense.detect import detect_exchanges
 from batonsense.errors import InputError
-from batonsense.evaluate import match
+from batonsense.evaluate import match, score
 from batonsense.io import (
     exchanges_document,
     read_recording_csv,
@@ -50,7 +50,7 @@ def _fail(message: str, code: int = EXIT_INPUT) -> NoReturn:
 
 def _stdout_console() -> Console:
     """Console on the current stdout; wide when not a terminal so tables don't wrap."""
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     return Console(file=out, width=None if out.isatty() else 160)
 
 
@@ -208,6 +208,21 @@ def simulate(scenario: str, seed: int, out: Path, rate_hz: float | None, reps: i
 # ---------------------------------------------------------------- demo
 
 
+def _score_line(truth: list[Exchange], detected: list[Exchange]) -> str:
+    """'found 4 of 4 true exchanges, 0 false alarms; median |error| grab 2.1 ms, …'."""
+    try:
+        sc = score(truth, detected)
+    except ValueError as e:  # different clocks: nothing comparable
+        return f"cannot compare with the truth: {e}"
+    errors = ", ".join(
+        f"{event} {sc.median(event):.1f} ms" for event in ("grab", "release", "overlap")
+        if len(sc.abs_ms(event))
+    )
+    return (f"found {sc.n_matched} of {sc.n_true} true exchanges, {sc.n_false} false "
+            f"alarm{'s' if sc.n_false != 1 else ''}"
+            + (f"; median |error| {errors}" if errors else ""))
+
+
 @main.command()
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the simulated files here (default: a temp dir, removed afterwards).")
@@ -236,5 +251,6 @@ def _demo(out: Path, seed: int, keep: bool) -> None:
     console.print(exchanges_table(detected, title="Detected exchanges"))
     console.print(summary_line(detected, rec))
     console.print(comparison_table(truth, detected, match(truth, detected)))
+    console.print(_score_line(truth, detected))
     if keep:
         console.print(f"Try it: batonsense analyze {rec_path} --sensors {sensors_path}")

@@ -30,7 +30,7 @@ def warning(x: Exchange) -> str:
     """Coach-facing warning text for an exchange ('' if none)."""
     notes = []
     if x.hand_mismatch:
-        notes.append("same hand (runners in each other's path)")
+        notes.append("same hand!")
     if x.outcome is Outcome.DROPPED:
         notes.append("baton dropped" + (f" at {x.drop_s:.3f} s" if x.drop_s is not None else ""))
     return "; ".join(notes)
@@ -92,10 +92,12 @@ def comparison_table(
 ) -> Table:
     """Truth beside detection: grab/release times (s) and their errors (ms), misses, extras."""
     table = Table(title="Detected vs truth", header_style="bold")
-    for name in ("giver → receiver", "true grab s", "det. grab s", "Δgrab ms",
-                 "true release s", "det. release s", "Δrelease ms", "true overlap ms",
-                 "det. overlap ms", "outcome (true/det.)"):
-        table.add_column(name, justify="left" if "→" in name or "outcome" in name else "right")
+    for name in ("giver → receiver", "grab s\ntrue", "grab s\ndetected", "Δ grab\nms",
+                 "release s\ntrue", "release s\ndetected", "Δ release\nms",
+                 "overlap ms\ntrue", "overlap ms\ndetected", "outcome\ntrue",
+                 "outcome\ndetected"):
+        table.add_column(name, justify="left" if "→" in name or "outcome" in name else "right",
+                         no_wrap=True)
     matched_true = {i: j for i, j in pairs}
     matched_det = set(matched_true.values())
     rows: list[tuple[float, Exchange | None, Exchange | None]] = []
@@ -109,15 +111,15 @@ def comparison_table(
         table.add_row(
             f"{ref.giver or '?'} → {ref.receiver or '?'}",
             fmt_s(t.grab_s if t else None),
-            fmt_s(d.grab_s if d else None) if d else "[red]missed[/red]",
+            fmt_s(d.grab_s if d else None),
             _delta(t.grab_s if t else None, d.grab_s if d else None),
             fmt_s(t.release_s if t else None),
             fmt_s(d.release_s if d else None),
             _delta(t.release_s if t else None, d.release_s if d else None),
             fmt_ms(t.overlap_ms if t else None),
             fmt_ms(d.overlap_ms if d else None),
-            f"{t.outcome.value if t else '[red]none (false)[/red]'}/"
-            f"{d.outcome.value if d else '–'}",
+            t.outcome.value if t else "[red]false alarm[/red]",
+            d.outcome.value if d else "[red]missed[/red]",
         )
     return table
 
