@@ -90,3 +90,13 @@ def test_not_utf8(tmp_path):
     p.write_bytes(b'[[sensor]]\nid = "\xff"\n')
     with pytest.raises(InputError, match="not valid UTF-8"):
         read_sensors(p)
+
+
+@pytest.mark.parametrize("name", ["example_sensors.toml", "example_4x100.toml"])
+def test_shipped_examples_are_valid(name):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "config" / name
+    sensors = read_sensors(path)
+    assert sum(s.role is Role.BATON for s in sensors) == 1
+    assert len(sensors) == 5
