@@ -242,3 +242,11 @@ def test_invalid_utf8_line(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="cannot read file"):
         read_recording_csv(tmp_path / "nope.csv", SENSORS)
+
+
+def test_giant_field_is_an_input_error(tmp_path):
+    path = write(tmp_path, "r.csv", VALID_CSV + "w1," + "1" * 200_000 + ",1,2,3,4,5,6\n")
+    with pytest.raises(InputError) as info:
+        read_recording_csv(path, SENSORS)
+    assert info.value.line == 9
+    assert "malformed CSV: field larger than field limit" in info.value.problem

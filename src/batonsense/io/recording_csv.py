@@ -76,7 +76,10 @@ def read_header(path: Path) -> int:
     for lineno, line in _text_lines(path):
         if _skippable(line):
             continue
-        fields = [f.strip() for f in next(csv.reader([line]))]
+        try:
+            fields = [f.strip() for f in next(csv.reader([line]))]
+        except csv.Error as e:
+            raise InputError(path, f"malformed CSV header: {e}", lineno) from None
         _check_header(path, lineno, fields)
         return lineno
     raise InputError(path, "empty file: no header line 'sensor,t_s,ax,ay,az,gx,gy,gz'", None)
@@ -130,7 +133,7 @@ def _slow_read(
             if progress is not None and lineno % _PROGRESS_EVERY_LINES == 0:
                 progress(min(1.0, state["bytes"] / max(size, 1)))
 
-    for row in csv.reader(data_lines()):
+    for row in _csv_rows(path, data_lines(), state):
         lineno = state["lineno"]
         k, values = _parse_row(path, lineno, row, index)
         t = values[0]
@@ -154,6 +157,19 @@ def _slow_read(
         else _empty()
         for sid, c in zip(ids, cols)
     }
+
+
+def _csv_rows(path: Path, lines: Iterator[str], state: dict[str, int]) -> Iterator[list[str]]:
+    """csv.reader rows; the csv module's own complaints become InputError at the line."""
+    reader = csv.reader(lines)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            raise InputError(path, f"malformed CSV: {e}", state["lineno"]) from None
+        yield row
 
 
 def _parse_row(
