@@ -1,0 +1,1 @@
+"""Scenarios without exchanges (filled in below)."""

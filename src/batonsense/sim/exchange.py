@@ -1,0 +1,207 @@
+"""Blind hand-off choreography: run-up, go mark, call, reach, contact, overlap,
+release (or drop), and the truth times they define.
+
+Truth conventions (true time, s):
+  reach_s   = start of the receiver's arm movement from its swing towards the
+              extended-back posture (min-jerk blend onset);
+  grab_s    = first contact: the instant the baton reaches the receiver's palm and
+              the contact impulse (half-sine, 5-15 ms) begins;
+  release_s = the giver's hand leaves the baton: its constraint to the baton ends
+              and it separates with a small acceleration step;
+  drop_s    = the baton starts to fall free.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from batonsense.model import Exchange, Hand, Outcome
+from batonsense.sim.arms import POSTURES, ArmPlan
+from batonsense.sim.baton import Ground, Grip, Pose, Segment, Track, simulate_fall
+from batonsense.sim.rotations import slerp
+from batonsense.sim.scene import BatonSlave, Ctx, Perturb, Scene
+from batonsense.sim.tracks import minjerk
+
+
+@dataclass
+class ExchangeSeg(Segment):
+    """Baton from the giver's hand (t0) to the receiver's palm (contact at t_g)."""
+
+    giver: tuple[str, str]
+    grip_g: Grip
+    receiver: tuple[str, str]
+    grip_r: Grip
+    t_be: float  # end of the blend from the giver's hand to the approach path
+    t_g: float  # (planned) first contact
+    v_rel: float  # m/s, approach speed relative to the palm
+    n_hand: np.ndarray  # approach direction in the receiver's hand frame
+    tau_c: float  # s, contact duration
+
+    def s(self, t: np.ndarray) -> np.ndarray:
+        """Distance (m) of the baton from the contact point along the approach."""
+        d = t - self.t_g
+        dc = np.clip(d, 0.0, self.tau_c)
+        inside = -self.v_rel * (dc / 2 + self.tau_c / (2 * np.pi) * np.sin(np.pi * dc / self.tau_c))
+        return np.where(d < 0, -self.v_rel * d, inside)
+
+    def held_grip(self) -> Grip:
+        """The receiver's grip once the contact impulse is over (baton pressed in)."""
+        return Grip(self.grip_r.r, self.grip_r.p + self.n_hand * self.v_rel * self.tau_c / 2)
+
+    def pose(self, ctx: Ctx, m: np.ndarray) -> Pose:
+        t = ctx.t[m]
+        pg, rg = self.grip_g.apply(tuple(a[m] for a in ctx.natural[self.giver]))
+        ph, rh = ctx.hands[self.receiver]
+        pr, rr = self.grip_r.apply((ph[m], rh[m]))
+        n_world = rh[m] @ self.n_hand
+        pr = pr - n_world * self.s(t)[:, None]
+        w = minjerk((t - self.t0) / (self.t_be - self.t0))
+        return pg + (pr - pg) * w[:, None], slerp(rg, rr, w)
+
+
+@dataclass
+class ExchangeSpec:
+    """What to do in one exchange (all durations in s)."""
+
+    giver: str
+    receiver: str
+    giver_side: str
+    receiver_side: str
+    technique: str  # "upsweep" | "downsweep"
+    reach_hold: float  # grab - reach
+    overlap: float  # release - grab
+    drop: str | None = None  # None | "no_grip" | "early_release"
+
+
+def _hand_response(fs: float, n: int, pulses: list[tuple[int, np.ndarray, float, str]]
+                   ) -> np.ndarray:
+    """Hand displacement (n,3) m of a stiff arm (6 Hz, ζ 0.7) to acceleration inputs.
+
+    pulses: (start index, vector, duration s, kind) with kind "impulse" (half-sine
+    of area |vector| m/s) or "step" (vector m/s² decaying with time constant).
+    """
+    sub = 4
+    dt = 1.0 / (fs * sub)
+    tt = np.arange(n * sub) * dt
+    u = np.zeros((n * sub, 3))
+    for i0, vec, dur, kind in pulses:
+        d = tt - i0 / fs
+        if kind == "impulse":
+            on = (d >= 0) & (d < dur)
+            u[on] += (np.pi / (2 * dur) * np.sin(np.pi * d[on] / dur))[:, None] * vec
+        else:
+            on = d >= 0
+            u[on] += np.exp(-d[on] / dur)[:, None] * vec
+    w0, z = 2 * np.pi * 6.0, 0.7
+    e, v = np.zeros(3), np.zeros(3)
+    out = np.empty((n * sub, 3))
+    for k in range(n * sub):
+        v = v + (u[k] - w0 * w0 * e - 2 * z * w0 * v) * dt
+        e = e + v * dt
+        out[k] = e
+    taper = 1.0 - minjerk((tt - (tt[-1] - 0.3)) / 0.3)  # ends exactly at rest
+    return (out * taper[:, None])[::sub]
+
+
+def plan_run_up(scene: Scene, spec: ExchangeSpec, t_start: float, rng: np.random.Generator
+                ) -> tuple[float, float]:
+    """Giver sprints from standstill at t_start; the receiver goes at the go mark.
+
+    Returns (t_go, t_grab).  The giver's speed is chosen so that the pair closes to
+    the hand-off distance ~2 s (longer for long reaches) after the receiver's go.
+    """
+    g, r = scene.athletes[spec.giver], scene.athletes[spec.receiver]
+    x_g0, _ = g.speed.state(t_start)
+    x_r0, _ = r.speed.state(t_start)
+    d_go = rng.uniform(6.0, 9.0)
+    tau_r = rng.uniform(0.9, 1.25)
+    v_r = r.body.vmax * rng.uniform(0.9, 1.0)
+    gap = rng.uniform(0.95, 1.15)
+    big_t = max(rng.uniform(1.9, 2.6), spec.reach_hold + 0.8)
+    x_rt = v_r * big_t - v_r * tau_r * (1 - np.exp(-big_t / tau_r))
+    v_g = float(np.clip((d_go - gap + x_rt) / big_t, 7.0, 11.5))
+    g.speed.command(t_start, v_g, rng.uniform(1.0, 1.3))
+    t_go = g.speed.time_to_reach(x_r0 - d_go, t_start, t_start + 30.0)
+    if t_go is None:
+        raise RuntimeError("giver never reaches the go mark")
+    r.speed.command(t_go, v_r, tau_r)
+    ts = np.arange(t_go + 0.5, t_go + 8.0, 0.001)
+    diff = r.speed.evaluate(ts)[0] - g.speed.evaluate(ts)[0] - gap
+    hit = np.nonzero(diff <= 0)[0]
+    t_g = float(ts[hit[0]]) if hit.size else t_go + big_t
+    return t_go, t_g
+
+
+def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip_r: Grip,
+                rng: np.random.Generator) -> tuple[Exchange, float, Grip]:
+    """Choreograph the hand-off around planned contact time t_g (s).
+
+    The baton must be held by the giver's `giver_side` hand with grip_g before.
+    Returns (truth, time when the baton has come to rest or the receiver holds it,
+    the receiver's grip afterwards).
+    """
+    gk, rk = (spec.giver, spec.giver_side), (spec.receiver, spec.receiver_side)
+    fs = scene.fs
+    t_reach = t_g - spec.reach_hold
+    dur_reach = rng.uniform(0.15, 0.25)
+    pose = np.array(POSTURES["reach_up" if spec.technique == "upsweep" else "reach_down"], float)
+    pose += rng.normal(0, [4, 3, 4, 8, 5])
+    pose[0] = -rng.uniform(50, 70)
+    early = spec.drop == "early_release"
+    t_rel = t_g - rng.uniform(0.04, 0.12) if early else t_g + spec.overlap
+    t_back = t_rel + rng.uniform(0.25, 0.45) + (0.4 if spec.drop else 0.0)
+    scene.arms.setdefault(rk, ArmPlan()).add(t_reach, t_reach + dur_reach, max(t_g + 0.03, t_rel - 0.1), t_back, pose)
+    give = np.array(POSTURES["give"], float) + rng.normal(0, [6, 3, 5, 8, 5])
+    if spec.technique == "upsweep":
+        give[0] -= 20
+    t_give = min(t_reach, t_g - 0.5)
+    scene.arms.setdefault(gk, ArmPlan()).add(t_give, t_give + 0.25, t_rel, t_rel + 0.35, give)
+    t_a = t_g - rng.uniform(0.22, 0.32)
+    vert = 1.0 if spec.technique == "upsweep" else -1.0
+    n_world = np.array([rng.uniform(0.3, 0.8), rng.normal(0, 0.15), vert])
+    n_world /= np.linalg.norm(n_world)
+    for ath in scene.athletes.values():
+        ath.finalize(t_g + 5.0)
+    ctx = scene.evaluate(int(round(t_g * fs)), int(round(t_g * fs)) + 1)
+    n_hand = ctx.hands[rk][1][0].T @ n_world
+    v_rel, tau_c = rng.uniform(0.3, 1.5), rng.uniform(0.005, 0.015)
+    seg = ExchangeSeg(t_a, np.inf, gk, grip_g, rk, grip_r, t_g - 0.03, t_g, v_rel, n_hand, tau_c)
+    scene.segments[-1].t1 = min(scene.segments[-1].t1, t_a)
+    scene.segments.append(seg)
+    sep = np.array([-rng.uniform(4, 12), rng.normal(0, 2), -rng.uniform(2, 6)])
+    scene.baton_slaves.append(BatonSlave(gk, grip_g, seg, t_a, t_rel, t_rel + 0.3, sep))
+    i_g = int(round(t_g * fs)) - 10
+    pulses = [(10 + int(round(spec.overlap * fs)), np.array([rng.uniform(2, 6), 0, 0]), 0.04,
+               "step")] if spec.drop is None else []
+    if not early:
+        pulses.append((10, n_world * v_rel * rng.uniform(0.3, 0.5), tau_c, "impulse"))
+        scene.perturbs.append(Perturb(rk, i_g, _hand_response(fs, int((1.2 + spec.overlap) * fs), pulses)))
+    g_ath = scene.athletes[spec.giver]
+    g_ath.speed.command(t_rel + 0.3, 0.0, rng.uniform(1.8, 2.6))
+    truth = Exchange(
+        giver=spec.giver, receiver=spec.receiver, reach_s=t_reach,
+        grab_s=None if early else t_g, release_s=t_rel,
+        giver_hand=Hand(spec.giver_side), receiver_hand=Hand(spec.receiver_side),
+        technique=spec.technique,
+    )
+    if spec.drop is None:
+        return truth, t_rel + 0.5, seg.held_grip()
+    t_drop = t_rel if early else t_rel + rng.uniform(0.0, 0.03)
+    t_rest = drop_baton(scene, t_drop, rng)
+    return replace(truth, outcome=Outcome.DROPPED, drop_s=t_drop), t_rest, grip_r
+
+
+def drop_baton(scene: Scene, t_drop: float, rng: np.random.Generator) -> float:
+    """Let the baton fall free from t_drop (s); returns the time it lies still."""
+    for ath in scene.athletes.values():
+        ath.finalize(t_drop + 5.0)
+    (p0, r0), v0, w0 = scene.state_at(t_drop)
+    i0 = int(round(t_drop * scene.fs))
+    p, r, _t_imp, t_rest = simulate_fall(p0, v0, r0, w0, i0 / scene.fs, scene.fs, rng)
+    scene.segments[-1].t1 = min(scene.segments[-1].t1, i0 / scene.fs)
+    t_end = (i0 + len(p)) / scene.fs
+    scene.segments.append(Track(i0 / scene.fs, t_end, i0, p, r))
+    scene.segments.append(Ground(t_end, np.inf, p[-1].copy(), r[-1].copy()))
+    return t_rest
