@@ -18,7 +18,7 @@ import numpy as np
 
 from batonsense.sim.kinematics import Athlete
 from batonsense.sim.rotations import rot_x, rot_y, rot_z
-from batonsense.sim.tracks import minjerk
+from batonsense.sim.tracks import minjerk, smooth_interp
 
 SIDES = ("left", "right")
 _D = np.radians
@@ -65,28 +65,30 @@ class ArmPlan:
         self.events.append(PoseEvent(t0, t1, t2, t3, _D(np.asarray(angles_deg, float)), residual))
 
 
-def swing_angles(ath: Athlete, side: str, g: dict[str, np.ndarray]) -> np.ndarray:
-    """Free arm-swing joint angles (N, 5) rad from speed and step phase."""
+def swing_angles(ath: Athlete, side: str, g: dict[str, np.ndarray]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Free arm swing: (mean joint angles, oscillation), each (N, 5) rad."""
     sp, m = np.abs(g["v"]), g["m"]
     th = np.pi * g["phi"] + (0.0 if side == "right" else np.pi)
     k = ath.body.swing_factor
     vv = [0, 1.5, 3.5, 6, 10]
-    a_sh = _D(np.interp(sp, vv, [0, 18, 32, 45, 55])) * k * m
-    sh0 = _D(np.interp(sp, vv, [3, 3, 8, 8, 5]))
-    el0 = _D(np.interp(sp, vv, [15, 22, 85, 85, 85]))
-    a_el = _D(np.interp(sp, vv, [0, 5, 12, 15, 17])) * m
-    abd = _D(np.interp(sp, vv, [6, 8, 10, 12, 12])) + _D(4.0) * m * np.sin(th + 1.2)
-    pron = _D(10.0) + _D(12.0) * m * np.sin(th + 0.5)
-    wfl = _D(6.0) + _D(7.0) * m * np.sin(th - 0.6)
-    return np.stack([sh0 + a_sh * np.sin(th), abd, el0 + a_el * np.sin(th + 0.3), pron, wfl], -1)
+    a_sh = _D(smooth_interp(sp, vv, [0, 18, 32, 45, 55])) * k * m
+    a_el = _D(smooth_interp(sp, vv, [0, 5, 12, 15, 17])) * m
+    mean = np.stack([
+        _D(smooth_interp(sp, vv, [3, 3, 8, 8, 5])), _D(smooth_interp(sp, vv, [6, 8, 10, 12, 12])),
+        _D(smooth_interp(sp, vv, [15, 22, 85, 85, 85])), np.full_like(sp, _D(10.0)),
+        np.full_like(sp, _D(6.0))], -1)
+    osc = np.stack([a_sh * np.sin(th), _D(4.0) * m * np.sin(th + 1.2),
+                    a_el * np.sin(th + 0.3), _D(12.0) * m * np.sin(th + 0.5),
+                    _D(7.0) * m * np.sin(th - 0.6)], -1)
+    return mean, osc
 
 
 def arm_angles(ath: Athlete, side: str, plan: ArmPlan, t: np.ndarray,
                g: dict[str, np.ndarray]) -> np.ndarray:
     """Joint angles (N, 5): swing blended with the plan's postures."""
-    sw = swing_angles(ath, side, g)
-    osc = sw - np.median(sw, axis=0) if len(sw) else sw
-    out = sw.copy()
+    mean, osc = swing_angles(ath, side, g)
+    out = mean + osc
     lo, hi = (float(t[0]), float(t[-1])) if len(t) else (0.0, -1.0)
     for ev in plan.events:
         if ev.t3 < lo or ev.t0 > hi:

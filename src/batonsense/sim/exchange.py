@@ -20,7 +20,7 @@ import numpy as np
 from batonsense.model import Exchange, Hand, Outcome
 from batonsense.sim.arms import POSTURES, ArmPlan
 from batonsense.sim.baton import Ground, Grip, Pose, Segment, Track, simulate_fall
-from batonsense.sim.rotations import slerp
+from batonsense.sim.rotations import log_so3, rot_x, rot_z, slerp
 from batonsense.sim.scene import BatonSlave, Ctx, Perturb, Scene
 from batonsense.sim.tracks import minjerk
 
@@ -105,6 +105,19 @@ def _hand_response(fs: float, n: int, pulses: list[tuple[int, np.ndarray, float,
     return (out * taper[:, None])[::sub]
 
 
+def _closest_grip(r_giver: np.ndarray, r_hand: np.ndarray, grip: Grip) -> Grip:
+    """Roll (and if needed flip) the receiver's grip about the baton axis so the
+    baton turns as little as possible from the giver's hand into the receiver's."""
+    best, best_ang = grip, np.inf
+    for flip in (0.0, np.pi):
+        for roll in np.linspace(0, 2 * np.pi, 48, endpoint=False):
+            rg = grip.r @ rot_z(flip) @ rot_x(roll)
+            ang = np.linalg.norm(log_so3(r_giver.T @ r_hand @ rg))
+            if ang < best_ang - (0.3 if flip else 0.0):
+                best, best_ang = Grip(rg, grip.p), ang
+    return best
+
+
 def plan_run_up(scene: Scene, spec: ExchangeSpec, t_start: float, rng: np.random.Generator
                 ) -> tuple[float, float]:
     """Giver sprints from standstill at t_start; the receiver goes at the go mark.
@@ -166,6 +179,8 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
         ath.finalize(t_g + 5.0)
     ctx = scene.evaluate(int(round(t_g * fs)), int(round(t_g * fs)) + 1)
     n_hand = ctx.hands[rk][1][0].T @ n_world
+    grip_r = _closest_grip(grip_g.apply(tuple(a[0] for a in ctx.natural[gk]))[1],
+                           ctx.hands[rk][1][0], grip_r)
     v_rel, tau_c = rng.uniform(0.3, 1.5), rng.uniform(0.005, 0.015)
     seg = ExchangeSeg(t_a, np.inf, gk, grip_g, rk, grip_r, t_g - 0.03, t_g, v_rel, n_hand, tau_c)
     scene.segments[-1].t1 = min(scene.segments[-1].t1, t_a)

@@ -18,7 +18,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from batonsense.model import GRAVITY_MPS2 as G
 from batonsense.sim.rotations import rot_x, rot_y, rot_z
-from batonsense.sim.tracks import Keyframes, SpeedPlan, Windows, minjerk
+from batonsense.sim.tracks import Keyframes, SpeedPlan, Windows, minjerk, smooth_interp
 
 CONTROL_HZ = 200.0
 _V = np.array([0.0, 0.8, 1.5, 2.5, 3.5, 6.0, 9.0, 11.5])
@@ -101,7 +101,7 @@ def _table(tab: np.ndarray, u: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 def step_freq(speed: np.ndarray, factor: float = 1.0) -> np.ndarray:
     """Step frequency (Hz) at |speed| (m/s)."""
-    return np.interp(np.abs(speed), _V, _F) * factor
+    return smooth_interp(np.abs(speed), _V, _F) * factor
 
 
 def moving(speed: np.ndarray) -> np.ndarray:
@@ -125,6 +125,8 @@ class Athlete:
     bend: Windows = field(default_factory=Windows)  # 0..1 crouch to the ground
     _phase: CubicSpline | None = None
     _lean: CubicSpline | None = None
+    _x: CubicSpline | None = None
+    _v: CubicSpline | None = None
 
     @property
     def name(self) -> str:
@@ -133,7 +135,14 @@ class Athlete:
     def finalize(self, t_end: float) -> None:
         """Integrate step phase and forward lean on the control grid (call once)."""
         tc = np.arange(-1.0, t_end + 2.0, 1.0 / CONTROL_HZ)
-        _, v, a = self.speed.evaluate(tc)
+        x, v, a = self.speed.evaluate(tc)
+        # force onsets take ~0.1 s: smooth velocity before integrating position
+        v_pos = gaussian_filter1d(v, 0.04 * CONTROL_HZ, mode="nearest")
+        xs = x[0] + np.concatenate([[0.0], np.cumsum(0.5 * (v_pos[1:] + v_pos[:-1]))]) / CONTROL_HZ
+        self._x = CubicSpline(tc, xs)
+        # gait parameters adapt to speed with a lag (keeps amplitudes C2 in time)
+        v = gaussian_filter1d(v, 0.12 * CONTROL_HZ, mode="nearest")
+        self._v = CubicSpline(tc, v)
         f = step_freq(v, self.body.step_factor)
         phase = np.concatenate([[0.0], np.cumsum(0.5 * (f[1:] + f[:-1]) / CONTROL_HZ)])
         self._phase = CubicSpline(tc, phase)
@@ -145,11 +154,11 @@ class Athlete:
         """Speed-dependent gait state at times t: v, φ, f, m (moving), r (running), d."""
         if self._phase is None:
             raise RuntimeError("Athlete.finalize() not called")
-        x, v, _ = self.speed.evaluate(t)
+        x, v = self._x(t), self._v(t)
         sp = np.abs(v)
         return {
             "x": x, "v": v, "phi": self._phase(t), "f": step_freq(v, self.body.step_factor),
-            "m": moving(v), "r": running(v), "d": np.interp(sp, _DUTY_V, _DUTY),
+            "m": moving(v), "r": running(v), "d": smooth_interp(sp, _DUTY_V, _DUTY),
         }
 
     def trunk(self, t: np.ndarray, g: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -162,10 +171,10 @@ class Athlete:
         z_run = G * _table(_ZV, phi, d) / f**2
         z_walk = -0.02 * b.scale * np.cos(2 * np.pi * phi)
         zo = m * (r * z_run + (1 - r) * z_walk)
-        brake = np.interp(sp, [0.0, 3.0, 6.0, 10.0], [0.05, 0.2, 0.3, 0.35])
+        brake = smooth_interp(sp, [0.0, 3.0, 6.0, 10.0], [0.05, 0.2, 0.3, 0.35])
         xo = m * (r * brake * G * _table(_ZX, phi, d) / f**2
                   + (1 - r) * 0.012 * np.sin(2 * np.pi * phi))
-        yo = m * np.interp(sp, [0, 1.5, 4, 10], [0.0, 0.025, 0.02, 0.015]) * np.sin(np.pi * phi)
+        yo = m * smooth_interp(sp, [0, 1.5, 4, 10], [0.0, 0.025, 0.02, 0.015]) * np.sin(np.pi * phi)
         ph = b.sway_phase
         sway = 1.0 - m
         xo = xo + sway * 0.006 * np.sin(2 * np.pi * 0.21 * t + ph[0])
@@ -173,7 +182,7 @@ class Athlete:
         c, s = np.cos(psi), np.sin(psi)
         p = np.stack([g["x"] + c * xo - s * yo, self.lateral(t) + s * xo + c * yo,
                       b.hip_h * (1 - 0.45 * bend) + zo], axis=-1)
-        a_yaw = np.radians(np.interp(sp, [0, 1.5, 3.5, 10], [0, 4, 7, 10])) * b.swing_factor
+        a_yaw = np.radians(smooth_interp(sp, [0, 1.5, 3.5, 10], [0, 4, 7, 10])) * b.swing_factor
         yaw = psi + m * a_yaw * np.sin(np.pi * phi - 0.3)
         yaw = yaw + sway * np.radians(2.0) * np.sin(2 * np.pi * 0.13 * t + ph[2])
         roll = m * np.radians(3.0) * np.sin(np.pi * phi + np.pi / 2)

@@ -11,8 +11,8 @@ from batonsense.sim.kinematics import Athlete
 from batonsense.sim.rotations import rot_x, rot_z
 from batonsense.sim.scene import Scene, StaticSlave
 
-WALK_TAU = 0.6  # s
-STOP_TAU = 0.35  # s
+WALK_TAU = 0.8  # s
+STOP_TAU = 0.6  # s
 
 
 def turn(ath: Athlete, t: float, heading: float, dur: float = 1.1) -> float:

@@ -17,6 +17,17 @@ def minjerk(u: np.ndarray | float) -> np.ndarray:
     return u * u * u * (10.0 - 15.0 * u + 6.0 * u * u)
 
 
+def smooth_interp(x: np.ndarray, xp: list[float] | np.ndarray,
+                  fp: list[float] | np.ndarray) -> np.ndarray:
+    """Like np.interp but with min-jerk ramps between knots (C2, no kinks), so that
+    speed-dependent amplitudes do not produce acceleration spikes."""
+    xp, fp = np.asarray(xp, float), np.asarray(fp, float)
+    x = np.asarray(x, dtype=float)
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    u = (x - xp[i]) / (xp[i + 1] - xp[i])
+    return fp[i] + (fp[i + 1] - fp[i]) * minjerk(u)
+
+
 @dataclass
 class Keyframes:
     """Piecewise signal: holds values[i] at times[i], min-jerk ramps in between."""
