@@ -14,7 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from batonsense.model import GRAVITY_MPS2 as G
-from batonsense.sim.rotations import exp_so3, rot_x, rot_y, rot_z, slerp
+from batonsense.sim.rotations import exp_so3, log_so3, rot_x, rot_y, rot_z, slerp
 from batonsense.sim.tracks import minjerk
 
 HALF_LEN = 0.145  # m
@@ -141,8 +141,6 @@ def simulate_fall(p0: np.ndarray, v0: np.ndarray, r0: np.ndarray, w0: np.ndarray
     dt = 1.0 / (fs * sub)
     w_fly = w0 + rng.normal(size=3) * 1.5
     w_bounce = rng.normal(size=3) * 4.0
-    yaw0 = float(np.arctan2(r0[1, 0], r0[0, 0]))
-    r_rest = rot_z(yaw0 + rng.uniform(-0.6, 0.6)) @ rot_x(rng.uniform(-np.pi, np.pi))
     settle = rng.uniform(0.35, 0.7)
     mass, tc, rest_e = 0.05, 0.004, rng.uniform(0.2, 0.35)
     k = mass * (math.pi / tc) ** 2
@@ -187,8 +185,13 @@ def simulate_fall(p0: np.ndarray, v0: np.ndarray, r0: np.ndarray, w0: np.ndarray
     t_imp = float(t_imp if t_imp is not None else tk[-1])
     r_fly = r0 @ exp_so3(np.minimum(tk, t_imp)[:, None] * w_fly)
     r_imp = r0 @ exp_so3(w_fly * t_imp)
+    # rest: tube horizontal, yaw and roll as close as possible to the impact attitude
+    yaw = float(np.arctan2(r_imp[1, 0], r_imp[0, 0])) + rng.uniform(-0.4, 0.4)
+    rolls = [rot_z(yaw) @ rot_x(a) for a in np.linspace(-np.pi, np.pi, 72, endpoint=False)]
+    r_rest = min(rolls, key=lambda rr: float(np.linalg.norm(log_so3(r_imp.T @ rr))))
+    d_rest = log_so3(r_imp.T @ r_rest)
     after = np.maximum(tk - t_imp, 0.0)
-    r_b = r_imp @ exp_so3(after[:, None] * w_bounce)
-    r = np.where((tk <= t_imp)[:, None, None], r_fly,
-                 slerp(r_b, np.broadcast_to(r_rest, r_b.shape), minjerk(after / settle)))
+    w = minjerk(after / settle)[:, None]
+    r_b = r_imp @ exp_so3((1 - w) * after[:, None] * w_bounce + w * d_rest)
+    r = np.where((tk <= t_imp)[:, None, None], r_fly, r_b)
     return p, r, t0 + t_imp, t0 + tk[-1]

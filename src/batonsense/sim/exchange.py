@@ -20,7 +20,7 @@ import numpy as np
 from batonsense.model import Exchange, Hand, Outcome
 from batonsense.sim.arms import POSTURES, ArmPlan
 from batonsense.sim.baton import Ground, Grip, Pose, Segment, Track, simulate_fall
-from batonsense.sim.rotations import log_so3, rot_x, rot_z, slerp
+from batonsense.sim.rotations import exp_so3, log_so3, rot_x, rot_z
 from batonsense.sim.scene import BatonSlave, Ctx, Perturb, Scene
 from batonsense.sim.tracks import minjerk
 
@@ -38,6 +38,7 @@ class ExchangeSeg(Segment):
     v_rel: float  # m/s, approach speed relative to the palm
     n_hand: np.ndarray  # approach direction in the receiver's hand frame
     tau_c: float  # s, contact duration
+    delta: np.ndarray  # rotation vector from giver's to receiver's baton pose at contact
 
     def s(self, t: np.ndarray) -> np.ndarray:
         """Distance (m) of the baton from the contact point along the approach."""
@@ -58,7 +59,11 @@ class ExchangeSeg(Segment):
         n_world = rh[m] @ self.n_hand
         pr = pr - n_world * self.s(t)[:, None]
         w = minjerk((t - self.t0) / (self.t_be - self.t0))
-        return pg + (pr - pg) * w[:, None], slerp(rg, rr, w)
+        # rotate by w * (delta + eps): delta is the (constant) giver-to-receiver grip
+        # rotation at contact, eps the small relative hand motion -> no flips near π
+        eps = log_so3(exp_so3(-self.delta) @ np.swapaxes(rg, -1, -2) @ rr)
+        r = rg @ exp_so3(w[:, None] * self.delta) @ exp_so3(w[:, None] * eps)
+        return pg + (pr - pg) * w[:, None], r
 
 
 @dataclass
@@ -158,7 +163,7 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
     gk, rk = (spec.giver, spec.giver_side), (spec.receiver, spec.receiver_side)
     fs = scene.fs
     t_reach = t_g - spec.reach_hold
-    dur_reach = rng.uniform(0.15, 0.25)
+    dur_reach = min(rng.uniform(0.15, 0.25), 0.75 * spec.reach_hold)
     pose = np.array(POSTURES["reach_up" if spec.technique == "upsweep" else "reach_down"], float)
     pose += rng.normal(0, [4, 3, 4, 8, 5])
     pose[0] = -rng.uniform(50, 70)
@@ -171,7 +176,9 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
         give[0] -= 20
     t_give = min(t_reach, t_g - 0.5)
     scene.arms.setdefault(gk, ArmPlan()).add(t_give, t_give + 0.25, t_rel, t_rel + 0.35, give)
-    t_a = t_g - rng.uniform(0.22, 0.32)
+    t_a = max(t_g - rng.uniform(0.22, 0.32), t_reach + 0.8 * dur_reach)
+    if early:
+        t_a = min(t_a, t_rel - 0.06)
     vert = 1.0 if spec.technique == "upsweep" else -1.0
     n_world = np.array([rng.uniform(0.3, 0.8), rng.normal(0, 0.15), vert])
     n_world /= np.linalg.norm(n_world)
@@ -182,11 +189,16 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
     grip_r = _closest_grip(grip_g.apply(tuple(a[0] for a in ctx.natural[gk]))[1],
                            ctx.hands[rk][1][0], grip_r)
     v_rel, tau_c = rng.uniform(0.3, 1.5), rng.uniform(0.005, 0.015)
-    seg = ExchangeSeg(t_a, np.inf, gk, grip_g, rk, grip_r, t_g - 0.03, t_g, v_rel, n_hand, tau_c)
+    r_g0 = grip_g.apply(tuple(a[0] for a in ctx.natural[gk]))[1]
+    delta = log_so3(r_g0.T @ ctx.hands[rk][1][0] @ grip_r.r)
+    seg = ExchangeSeg(t_a, np.inf, gk, grip_g, rk, grip_r, t_g - 0.03, t_g, v_rel, n_hand, tau_c,
+                      delta)
     scene.segments[-1].t1 = min(scene.segments[-1].t1, t_a)
     scene.segments.append(seg)
     sep = np.array([-rng.uniform(4, 12), rng.normal(0, 2), -rng.uniform(2, 6)])
-    scene.baton_slaves.append(BatonSlave(gk, grip_g, seg, t_a, t_rel, t_rel + 0.3, sep))
+    slave = BatonSlave(gk, grip_g, seg, t_a, t_rel, t_rel + 0.3, sep)
+    slave.prepare(scene)
+    scene.baton_slaves.append(slave)
     i_g = int(round(t_g * fs)) - 10
     pulses = [(10 + int(round(spec.overlap * fs)), np.array([rng.uniform(2, 6), 0, 0]), 0.04,
                "step")] if spec.drop is None else []

@@ -135,3 +135,18 @@ def body_rates(r: np.ndarray, dt: float) -> np.ndarray:
 def accelerations(p: np.ndarray, dt: float) -> np.ndarray:
     """World acceleration (m/s²) at interior samples: second difference of p (N, 3)."""
     return (p[2:] - 2.0 * p[1:-1] + p[:-2]) / (dt * dt)
+
+
+def unwrapped_log(r: np.ndarray) -> np.ndarray:
+    """Rotation vectors (N,3) of a time series of rotations (N,3,3), continuous in
+    time (angles may exceed π), so that exp of the result equals r exactly."""
+    d = log_so3(r)
+    out = d.copy()
+    for k in range(1, len(d)):
+        n = np.linalg.norm(d[k])
+        if n < 1e-9:
+            continue
+        axis = d[k] / n
+        cands = [d[k] + j * 2 * np.pi * axis for j in (-2, -1, 0, 1, 2)]
+        out[k] = min(cands, key=lambda c: float(np.sum((c - out[k - 1]) ** 2)))
+    return out

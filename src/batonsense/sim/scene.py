@@ -19,7 +19,7 @@ from batonsense.model import SensorInfo
 from batonsense.sim.arms import SIDES, ArmPlan, arm_angles, arm_chain
 from batonsense.sim.baton import Grip, Pose, Segment
 from batonsense.sim.kinematics import Athlete
-from batonsense.sim.rotations import accelerations, body_rates, slerp
+from batonsense.sim.rotations import accelerations, body_rates, exp_so3, slerp, unwrapped_log
 from batonsense.sim.tracks import minjerk
 
 FS_INT = 2000.0  # Hz, internal truth rate
@@ -57,6 +57,16 @@ class BatonSlave:
     t_off: float
     sep_acc: np.ndarray
     sep_tau: float = 0.05
+    i_rel: int = 0  # grid index of t_rel
+    delta: np.ndarray | None = None  # unwrapped rotation natural -> target from i_rel
+
+    def prepare(self, scene: Scene) -> None:
+        """Precompute the rotation path used while the hand returns to its own motion."""
+        self.i_rel = int(np.floor(self.t_rel * scene.fs))
+        ctx = scene.evaluate(self.i_rel, int(np.ceil(self.t_off * scene.fs)) + 2)
+        m = np.ones(len(ctx.t), bool)
+        _, tr = self.grip.invert(self.path.pose(ctx, m))
+        self.delta = unwrapped_log(np.swapaxes(ctx.natural[self.key][1], -1, -2) @ tr)
 
 
 @dataclass
@@ -162,7 +172,13 @@ class Scene:
         w = 1.0 - minjerk((t[m] - bs.t_rel) / (bs.t_off - bs.t_rel))
         p, r = ctx.hands[bs.key]
         p, r = p.copy(), r.copy()
-        p[m], r[m] = _blend((p[m], r[m]), (tp + sep, tr), w)
+        p[m] = p[m] + (tp + sep - p[m]) * w[:, None]
+        after = ctx.i[m] >= bs.i_rel
+        r_m = tr.copy()
+        if after.any() and bs.delta is not None:
+            k = np.clip(ctx.i[m][after] - bs.i_rel, 0, len(bs.delta) - 1)
+            r_m[after] = r[m][after] @ exp_so3(w[after, None] * bs.delta[k])
+        r[m] = r_m
         ctx.hands[bs.key] = (p, r)
 
     def _baton(self, ctx: Ctx) -> Pose:
