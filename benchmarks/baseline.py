@@ -11,7 +11,9 @@ the holder's wrist |ω|.
    between baton |ω| and wrist |ω|.  Windows where the baton or the wrist
    hardly moves (std of |ω| below `min_std_radps`) get correlation 0.
 3. Holder at each instant = the wrist with the highest correlation, if above
-   `threshold`; holder runs shorter than `min_hold_s` are discarded.
+   `threshold` and ahead of the second best by `margin` (whole-body turns and
+   runners in step correlate every wrist); holder runs shorter than
+   `min_hold_s` are discarded.
 4. A change of holder to a wrist of another athlete, with a gap of at most
    `max_gap_s`, is an exchange.  Around it, ruptures (Binseg, model "l2", one
    change point) on the receiver's correlation trace gives the grab (where it
@@ -43,6 +45,8 @@ __all__ = ["BaselineParams", "correlation_traces", "detect_baseline"]
 class BaselineParams:
     window_s: float = 0.5
     threshold: float = 0.6
+    #: the holder must beat the second-best wrist by this much (else: unknown)
+    margin: float = 0.15
     min_std_radps: float = 0.3
     min_hold_s: float = 0.3
     max_gap_s: float = 1.5
@@ -180,7 +184,12 @@ def detect_baseline(
     W = np.vstack([mags[i] for i in ids])  # (n_wrists, N) wrist |ω|
     hw = int(round(p.window_s * rate / 2))
     best = np.argmax(R, axis=0)
-    holder = np.where(R[best, np.arange(len(t))] > p.threshold, best, -1)
+    r_best = R[best, np.arange(len(t))]
+    if len(ids) > 1:
+        r_second = np.sort(R, axis=0)[-2]
+    else:
+        r_second = np.full(len(t), -np.inf)
+    holder = np.where((r_best > p.threshold) & (r_best - r_second > p.margin), best, -1)
 
     # holder runs, short ones dropped
     min_len = int(round(p.min_hold_s * rate))
