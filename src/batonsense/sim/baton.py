@@ -134,12 +134,14 @@ def simulate_fall(p0: np.ndarray, v0: np.ndarray, r0: np.ndarray, w0: np.ndarray
 
     p0, v0: world position (m) and velocity (m/s) of the baton centre at t0;
     r0: orientation; w0: body angular velocity (rad/s) at release.  Tumbling is a
-    constant body rate (w0 plus a random spin).  Returns positions (n,3) and
+    constant body rate (w0 plus a random spin, at most 2.8 rad/s, so the end-cap
+    sensor's centripetal reading stays below ~1.1 m/s²).  Returns positions (n,3) and
     rotations (n,3,3) on the grid t0 + k/fs, the first impact time and rest time (s).
     """
     sub = 8
     dt = 1.0 / (fs * sub)
     w_fly = w0 + rng.normal(size=3) * 1.5
+    w_fly *= min(1.0, rng.uniform(1.5, 2.8) / max(float(np.linalg.norm(w_fly)), 1e-9))
     w_bounce = rng.normal(size=3) * 4.0
     settle = rng.uniform(0.35, 0.7)
     mass, tc, rest_e = 0.05, 0.004, rng.uniform(0.2, 0.35)

@@ -52,6 +52,9 @@ class ExchangeSeg(Segment):
         return Grip(self.grip_r.r, self.grip_r.p + self.n_hand * self.v_rel * self.tau_c / 2)
 
     def pose(self, ctx: Ctx, m: np.ndarray) -> Pose:
+        if ctx.t[m][0] > self.t_g + self.tau_c:  # plain holding by the receiver
+            ph, rh = ctx.hands[self.receiver]
+            return self.held_grip().apply((ph[m], rh[m]))
         t = ctx.t[m]
         pg, rg = self.grip_g.apply(tuple(a[m] for a in ctx.natural[self.giver]))
         ph, rh = ctx.hands[self.receiver]
@@ -163,7 +166,7 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
     gk, rk = (spec.giver, spec.giver_side), (spec.receiver, spec.receiver_side)
     fs = scene.fs
     t_reach = t_g - spec.reach_hold
-    dur_reach = min(rng.uniform(0.15, 0.25), 0.75 * spec.reach_hold)
+    dur_reach = min(rng.uniform(0.15, 0.25), max(0.15, spec.reach_hold - 0.03))
     pose = np.array(POSTURES["reach_up" if spec.technique == "upsweep" else "reach_down"], float)
     pose += rng.normal(0, [4, 3, 4, 8, 5])
     pose[0] = -rng.uniform(50, 70)

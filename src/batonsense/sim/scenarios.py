@@ -35,7 +35,7 @@ def _spec(b: Builder, giver: str, receiver: str, giver_side: str, kind: str = "n
         giver=giver, receiver=receiver, giver_side=giver_side,
         receiver_side=giver_side if mismatch else _other(giver_side),
         technique=str(rng.choice(["upsweep", "downsweep"])),
-        reach_hold=rng.uniform(1.2, 2.0) if long_reach else rng.uniform(0.15, 0.6),
+        reach_hold=rng.uniform(1.2, 2.0) if long_reach else rng.uniform(0.18, 0.6),
         overlap=rng.uniform(0.05, 0.4) if kind != "no_grip" else rng.uniform(0.05, 0.15),
         drop=kind if kind in ("no_grip", "early_release") else None,
     )
@@ -43,7 +43,7 @@ def _spec(b: Builder, giver: str, receiver: str, giver_side: str, kind: str = "n
 
 def _drill(b: Builder, names: list[str], kinds: list[str], both: set[str] = frozenset(),
            mismatch_reps: set[int] = frozenset(), run_len: float = 28.0,
-           walk_speed: tuple[float, float] = (1.4, 3.0), rest: tuple[float, float] = (3, 10),
+           walk_speed: tuple[float, float] = (2.4, 3.4), rest: tuple[float, float] = (2, 6),
            put_down_p: float = 0.3) -> float:
     """Reps of blind exchanges rotating through `names`; returns the end time."""
     rng = b.rng
