@@ -153,6 +153,7 @@ class Scene:
     def _needed(self) -> set[Key]:
         """Arms whose motion matters: instrumented or touching the baton."""
         keys = {s.key for s in self.sensors if s.key is not None}
+        keys |= {k for k, plan in self.arms.items() if plan.events}
         for obj in [*self.segments, *self.static_slaves, *self.baton_slaves, *self.perturbs]:
             for attr in ("key", "giver", "receiver"):
                 k = getattr(obj, attr, None)
