@@ -54,8 +54,9 @@ def frame_features(
     window_s: float,
     still_gyro_radps: float = 0.15,
     still_acc_mps2: float = 0.6,
-    free_fall_g: float = 0.35,
-    free_fall_min_s: float = 0.06,
+    free_fall_g: float = 0.3,
+    free_fall_min_s: float = 0.15,
+    spin_radius_m: float = 0.15,
 ) -> FrameFeatures:
     """Features at grid indices frame_idx (each frame ends at that grid point)."""
     win_n = max(2, int(round(window_s * grid_rate_hz)))
@@ -77,9 +78,13 @@ def frame_features(
     acc_mag = np.linalg.norm(baton_acc, axis=1)
     moving = (gyro_mag > still_gyro_radps) | (np.abs(acc_mag - GRAVITY_MPS2) > still_acc_mps2)
     baton_still = (_rolling_sum(moving.astype(float), win_n, frame_idx) == 0) & ~bad_b
-    # free fall: |f| below threshold for free_fall_min_s ending inside the hop
+    # free fall: |f| below threshold for free_fall_min_s ending inside the hop.  A
+    # spinning baton's sensor sits off the centre of mass and reads the centripetal
+    # ω²r even in free fall, hence the allowance.  A hand can pull the baton down
+    # at 1 g only briefly (a put-down lasts < 0.1 s at ~0 g); a fall from hand
+    # height lasts > 0.3 s.
+    low = (acc_mag < free_fall_g * GRAVITY_MPS2 + spin_radius_m * gyro_mag**2) & baton_valid
     ff_n = max(2, int(round(free_fall_min_s * grid_rate_hz)))
-    low = (acc_mag < free_fall_g * GRAVITY_MPS2) & baton_valid
     run = _rolling_sum(low.astype(float), ff_n, np.arange(low.shape[0])) >= ff_n
     run_cs = np.concatenate([[0], np.cumsum(run)])
     hop_n = int(np.median(np.diff(frame_idx))) if f > 1 else win_n

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from batonsense.detect.holder import Fall, Handover
+from batonsense.detect.rigid import acc_residual, kink_time
 from batonsense.detect.timing import (
+    common_impulse,
     end_of_coupling,
     fit_rotation,
     free_fall_start,
@@ -33,6 +35,13 @@ def _threshold(e: np.ndarray) -> float:
     return max(MIN_THRESHOLD_RADPS, 3.0 * float(np.sqrt(np.median(e**2))))
 
 
+def _acc_level(ef_held: np.ndarray) -> float:
+    """Acceleration residual (m/s²) above which the hand and baton no longer move as one."""
+    if ef_held.size == 0:
+        return 10.0
+    return max(3.0, 4.0 * float(np.median(ef_held)))
+
+
 def _sub(t: np.ndarray, i: int) -> float:
     """Time between sample i-1 and i: the change happened in that interval."""
     if i <= 0:
@@ -43,21 +52,31 @@ def _sub(t: np.ndarray, i: int) -> float:
 
 
 def _grab_impact(
-    t: np.ndarray, acc_b: np.ndarray, acc_r: np.ndarray, rate_hz: float, grab_s: float
+    t: np.ndarray, acc_b: np.ndarray, acc_r: np.ndarray, rate_hz: float, start_s: float, end_s: float
 ) -> float | None:
-    """Onset of a jerk common to baton and receiving wrist within ±40 ms of grab_s."""
-    sel = np.flatnonzero((t >= grab_s - 0.04) & (t <= grab_s + 0.04))
-    if sel.size < 4:
-        return None
-    jb, jr = jerk(acc_b, rate_hz), jerk(acc_r, rate_hz)
-    ref = np.flatnonzero((t >= grab_s - 1.0) & (t <= grab_s - 0.1))
-    if ref.size < 10:
-        return None
-    nb, nr = np.median(jb[ref]), np.median(jr[ref])
-    common = np.minimum(jb[sel] / max(nb, 1e-6), jr[sel] / max(nr, 1e-6))
-    if common.max() < 4.0:
-        return None
-    return float(t[sel[int(np.argmax(common > 0.5 * common.max()))]])
+    """First contact: a jerk common to baton and receiving wrist in [start_s, end_s]."""
+    return common_impulse(t, jerk(acc_b, rate_hz), jerk(acc_r, rate_hz), start_s, end_s)
+
+
+def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int, level: float) -> float:
+    """First contact inside ef[lo:hi] (acceleration residual baton vs receiving wrist).
+
+    The hand holds the baton from the start of the trailing quiet run of ef; the
+    collision that began the hold is the spike just before that run.  Returns
+    the onset of that spike's rise (or the run's start if there is no spike).
+    """
+    c = lo + start_of_coupling(ef[lo:hi], level)
+    if c <= lo:
+        return float(t[lo])
+    span = max(2, int(round(0.04 / (t[1] - t[0]))))
+    k0 = max(lo, c - span)
+    p = k0 + int(np.argmax(ef[k0:c]))
+    if ef[p] < 2.0 * level:
+        return _sub(t, c)
+    k = p
+    while k > lo and ef[k - 1] < ef[k] and ef[k - 1] > 0.2 * ef[p]:
+        k -= 1
+    return _sub(t, k)
 
 
 def time_handover(
@@ -69,30 +88,42 @@ def time_handover(
     cfg: DetectorConfig,
 ) -> Exchange | None:
     """Grab, release and reach for a confirmed hand-over (grid data on t)."""
+    fs = cfg.grid_rate_hz
     wa, wb = wrists[ev.giver_wrist], wrists[ev.receiver_wrist]
     acc_bt, gyro_bt, _ = data[baton.id]
-    gyro_a, gyro_b = data[wa.id][1], data[wb.id][1]
-    fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
-    fit_b = (ev.receiver_first_s - 0.5 * cfg.window_s, float(t[-1]))
-    rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
-    rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b)
-    e_a = residual(gyro_bt, gyro_a, rot_a)
-    e_b = residual(gyro_bt, gyro_b, rot_b)
-    thr_a = _threshold(e_a[(t >= fit_a[0]) & (t <= fit_a[1])])
-    thr_b = _threshold(e_b[(t >= fit_b[0]) & (t <= fit_b[1])])
+    acc_a, gyro_a, _ = data[wa.id]
+    acc_b, gyro_b, _ = data[wb.id]
     lo = ev.giver_last_s - cfg.window_s - 0.3
     reg = np.flatnonzero(t >= lo)
-    if reg.size < 4:
+    if reg.size < 8:
         return None
-    tr = t[reg]
-    i_rel = end_of_coupling(e_a[reg], thr_a)
-    release_s = _sub(tr, i_rel)
-    upto = max(i_rel, 1)
-    i_grab = start_of_coupling(e_b[reg][:upto], thr_b)
-    grab_s = _sub(tr, i_grab)
-    impact = _grab_impact(t, acc_bt, data[wb.id][0], cfg.grid_rate_hz, grab_s)
-    if impact is not None and impact <= release_s:
-        grab_s = impact
+    # the giver's hold: mount rotation from the gyros, lever arm from the accelerometers
+    fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
+    rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
+    held_a = (t >= fit_a[0]) & (t <= fit_a[1])
+    ef_a, _ = acc_residual(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
+    lvl_a = _acc_level(ef_a[held_a])
+    # rough release: end of the giver's rigid coupling (a contact spike is short)
+    rough_rel = _sub(t[reg], end_of_coupling(np.minimum(ef_a[reg], 3 * lvl_a), lvl_a))
+    # the receiver's hold, fitted after the confirmation of the new holder
+    fit_b = (ev.receiver_first_s - 0.5 * cfg.window_s, float(t[-1]))
+    rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b)
+    e_b = residual(gyro_bt, gyro_b, rot_b)
+    thr_b = _threshold(e_b[(t >= fit_b[0]) & (t <= fit_b[1])])
+    upto = max(int(np.searchsorted(t[reg], rough_rel)), 1)
+    rough_grab = _sub(t[reg], start_of_coupling(e_b[reg][:upto], thr_b))
+    # grab: the collision spike in the acceleration residual baton vs receiving wrist
+    held_b = t >= max(rough_grab + 0.04, fit_b[0])
+    ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
+    level = _acc_level(ef_b[held_b])
+    i0 = int(np.searchsorted(t, rough_grab - 0.1))
+    i1 = int(np.searchsorted(t, min(rough_grab + 0.1, rough_rel)))
+    grab_s = _contact_onset(t, ef_b, i0, i1, level) if i1 > i0 + 2 else rough_grab
+    # release: the grip force vanishes -> the giver's residual turns steeply upwards
+    k_lo = max(rough_rel - 0.1, grab_s + 0.015)
+    release_s = kink_time(t, ef_a, k_lo, rough_rel + 0.01) if rough_rel > k_lo else None
+    if release_s is None:
+        release_s = rough_rel
     reach_s = reach_start(t, gyro_b, grab_s)
     return Exchange(
         giver=wa.athlete,
@@ -149,7 +180,9 @@ def time_fall(
     grab_s = None
     reach_s = None
     if wb is not None:
-        grab_s = _grab_impact(t, acc_bt, data[wb.id][0], cfg.grid_rate_hz, release_s)
+        grab_s = _grab_impact(
+            t, acc_bt, data[wb.id][0], cfg.grid_rate_hz, release_s - 0.3, drop_s
+        )
         reach_s = reach_start(t, data[wb.id][1], grab_s if grab_s is not None else drop_s)
     return Exchange(
         giver=wa.athlete,

@@ -98,6 +98,7 @@ class HolderTracker:
             if ath == self.holder:
                 self.last_held_s = t
                 self.holder_wrist = w
+                self.still_seen = False  # 'still' only counts between two holders
                 self.cand, self.cand_count = None, 0
                 continue
             if ath != self.cand:

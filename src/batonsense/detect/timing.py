@@ -51,6 +51,75 @@ def start_of_coupling(e: np.ndarray, threshold: float) -> int:
     return int(np.argmin(c))
 
 
+def divergence_onset(
+    t_s: np.ndarray,
+    resid_vec: np.ndarray,
+    rough_s: float,
+    base_window_s: tuple[float, float] = (0.15, 0.03),
+    min_level_radps: float = 0.08,
+    noise_factor: float = 4.0,
+) -> float:
+    """When the residual vector starts leaving its value just before rough_s.
+
+    resid_vec: (N,3) ω_b − R ω_w in rad/s.  While the hand holds the baton the
+    residual drifts slowly (wrist flexion, grip give); after the hand lets go it
+    runs away.  Baseline = mean residual over [rough_s − 0.15, rough_s − 0.03];
+    the onset is the last time before rough_s at which the departure from that
+    baseline was below max(min_level, noise_factor × its spread there).
+    Linear interpolation between grid points.
+    """
+    b0, b1 = rough_s - base_window_s[0], rough_s - base_window_s[1]
+    sel = (t_s >= b0) & (t_s <= b1)
+    if np.count_nonzero(sel) < 3:
+        return rough_s
+    base = resid_vec[sel].mean(axis=0)
+    d = np.linalg.norm(resid_vec - base, axis=1)
+    level = max(min_level_radps, noise_factor * float(np.std(d[sel])))
+    i = int(np.searchsorted(t_s, rough_s))
+    i = min(max(i, 1), len(t_s) - 1)
+    if d[i] <= level:  # rough estimate is not past the departure: search forward
+        while i < len(t_s) - 1 and d[i] <= level:
+            i += 1
+    while i > 1 and d[i - 1] > level:
+        i -= 1
+    d0, d1 = d[i - 1], d[i]
+    frac = (level - d0) / (d1 - d0) if d1 != d0 else 1.0
+    return float(t_s[i - 1] + np.clip(frac, 0.0, 1.0) * (t_s[i] - t_s[i - 1]))
+
+
+def common_impulse(
+    t_s: np.ndarray,
+    jerk_a: np.ndarray,
+    jerk_b: np.ndarray,
+    start_s: float,
+    end_s: float,
+    ref_s: float = 0.5,
+    min_ratio: float = 3.0,
+) -> float | None:
+    """Onset of the strongest jerk felt by both sensors at once in [start_s, end_s].
+
+    Each jerk trace (m/s³) is scaled by its median over the ref_s before start_s,
+    so a held-still hand and a swinging one are judged against their own
+    background.  Returns None when no common peak stands min_ratio above it.
+    """
+    ref = (t_s >= start_s - ref_s) & (t_s < start_s)
+    sel = np.flatnonzero((t_s >= start_s) & (t_s <= end_s))
+    if np.count_nonzero(ref) < 5 or sel.size < 2:
+        return None
+    na = max(float(np.median(jerk_a[ref])), 1e-3)
+    nb = max(float(np.median(jerk_b[ref])), 1e-3)
+    score = np.sqrt((jerk_a[sel] / na) * (jerk_b[sel] / nb))
+    k = int(np.argmax(score))
+    if score[k] < min_ratio or jerk_a[sel[k]] / na < 2.0 or jerk_b[sel[k]] / nb < 2.0:
+        return None
+    # onset: walk back while the common score stays above half its peak
+    half = 0.5 * score[k]
+    while k > 0 and score[k - 1] > half:
+        k -= 1
+    i = sel[k]
+    return float(0.5 * (t_s[i - 1] + t_s[i])) if i > 0 else float(t_s[i])
+
+
 def jerk(acc: np.ndarray, rate_hz: float) -> np.ndarray:
     """|d f/dt| in m/s³ (backward difference, first sample 0)."""
     d = np.zeros(acc.shape[0])

@@ -1,0 +1,80 @@
+"""Rigid-body residuals between the baton and a wrist.
+
+While a hand grips the baton, the baton sensor and the wrist sensor move as one
+rigid body (to within the wrist joint's give).  Then, in the wrist's frame,
+
+    ω_b = R ω_w                         (gyro: mount rotation R only)
+    Rᵀ f_b = f_w + α × r + ω × (ω × r)  (accelerometer: plus the lever arm r, m)
+
+with α = dω/dt.  Gravity cancels in the difference of specific forces.  R comes
+from the gyros (Kabsch), r from a least-squares fit over a stretch where the hand
+certainly holds the baton.  When the hand lets go, the acceleration residual
+jumps at once (the grip force disappears); a first contact shows as a spike in
+it (the collision); the gyro residual only drifts apart gradually.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _skew(v: np.ndarray) -> np.ndarray:
+    z = np.zeros(v.shape[:-1])
+    return np.stack(
+        [
+            np.stack([z, -v[..., 2], v[..., 1]], -1),
+            np.stack([v[..., 2], z, -v[..., 0]], -1),
+            np.stack([-v[..., 1], v[..., 0], z], -1),
+        ],
+        -2,
+    )
+
+
+def acc_residual(
+    acc_b: np.ndarray,
+    acc_w: np.ndarray,
+    gyro_w: np.ndarray,
+    rot: np.ndarray,
+    rate_hz: float,
+    fit: np.ndarray,
+    max_lever_m: float = 0.6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """|Rᵀ f_b − f_w − α×r − ω×(ω×r)| per grid sample (m/s²) and the fitted lever arm r (m).
+
+    acc_* in m/s², gyro_w in rad/s, all (N,3) on one grid of rate_hz; fit: (N,)
+    bool, samples where the hand holds the baton.  r is clipped to max_lever_m.
+    """
+    alpha = np.gradient(gyro_w, 1.0 / rate_hz, axis=0)
+    sw = _skew(gyro_w)
+    m = _skew(alpha) + sw @ sw
+    y = acc_b @ rot - acc_w
+    r = np.zeros(3)
+    if np.count_nonzero(fit) >= 6:
+        r, *_ = np.linalg.lstsq(m[fit].reshape(-1, 3), y[fit].reshape(-1), rcond=None)
+        n = float(np.linalg.norm(r))
+        if n > max_lever_m:
+            r *= max_lever_m / n
+    return np.linalg.norm(y - m @ r, axis=1), r
+
+
+def kink_time(t_s: np.ndarray, y: np.ndarray, start_s: float, end_s: float) -> float | None:
+    """Time where y turns from a gentle trend into a steeper rise (hinge fit).
+
+    Fits y ≈ a + b (t − τ) + c max(0, t − τ) with c > 0 by least squares over
+    [start_s, end_s] for every grid τ inside, and returns the best τ.
+    """
+    sel = np.flatnonzero((t_s >= start_s) & (t_s <= end_s))
+    if sel.size < 8:
+        return None
+    tt, yy = t_s[sel] - t_s[sel[0]], y[sel]
+    best, best_tau = np.inf, None
+    for k in range(2, sel.size - 2):
+        tau = tt[k]
+        x = np.column_stack([np.ones_like(tt), tt - tau, np.maximum(0.0, tt - tau)])
+        coef, res, *_ = np.linalg.lstsq(x, yy, rcond=None)
+        if coef[2] <= 0:
+            continue
+        sse = float(res[0]) if res.size else float(np.sum((x @ coef - yy) ** 2))
+        if sse < best:
+            best, best_tau = sse, float(t_s[sel[k]])
+    return best_tau
