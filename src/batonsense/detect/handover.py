@@ -10,6 +10,7 @@ from batonsense.detect.holder import Fall, Handover
 from batonsense.detect.rigid import acc_residual, kink_time
 from batonsense.detect.timing import (
     common_impulse,
+    log_step,
     end_of_coupling,
     fit_rotation,
     free_fall_start,
@@ -58,25 +59,38 @@ def _grab_impact(
     return common_impulse(t, jerk(acc_b, rate_hz), jerk(acc_r, rate_hz), start_s, end_s)
 
 
-def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int, level: float) -> float:
+def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int) -> float:
     """First contact inside ef[lo:hi] (acceleration residual baton vs receiving wrist).
 
-    The hand holds the baton from the start of the trailing quiet run of ef; the
-    collision that began the hold is the spike just before that run.  Returns
-    the onset of that spike's rise (or the run's start if there is no spike).
+    The receiving hand holds the baton from where the residual steps down to its
+    quiet level q.  The collision that starts the hold is a short spike rising
+    from a quiet base: before the contact the baton may already move with the
+    hand at a steady relative speed (no relative acceleration), or still be
+    swung by the giver (the step itself).  Contact = the spike near the step that
+    rises most above its own preceding 15 ms; its onset is where its rise began.
     """
-    c = lo + start_of_coupling(ef[lo:hi], level)
-    if c <= lo:
-        return float(t[lo])
-    span = max(2, int(round(0.04 / (t[1] - t[0]))))
-    k0 = max(lo, c - span)
-    p = k0 + int(np.argmax(ef[k0:c]))
-    if ef[p] < 2.0 * level:
+    c = lo + log_step(ef[lo:hi], 0.5, rising=False)
+    q = max(float(np.median(ef[c:hi])), 0.5)
+    dt = float(t[1] - t[0])
+    m = max(2, int(round(0.015 / dt)))
+    k0 = max(lo + m, c - int(round(0.03 / dt)))
+    best, best_score = -1, 3.0
+    for k in range(k0, hi - 1):
+        if ef[k] < ef[k - 1] or ef[k] < ef[k + 1] or ef[k] < 3.0 * q:
+            continue
+        score = ef[k] / max(float(np.min(ef[k - m : k])), q)
+        if score > best_score:
+            best, best_score = k, score
+    if best < 0:
         return _sub(t, c)
-    k = p
-    while k > lo and ef[k - 1] < ef[k] and ef[k - 1] > 0.2 * ef[p]:
+    k = best
+    while k > lo and ef[k - 1] < ef[k] and ef[k - 1] > 0.2 * ef[best]:
         k -= 1
     return _sub(t, k)
+
+
+def _window(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int]:
+    return int(np.searchsorted(t, start_s)), int(np.searchsorted(t, end_s))
 
 
 def time_handover(
@@ -93,37 +107,35 @@ def time_handover(
     acc_bt, gyro_bt, _ = data[baton.id]
     acc_a, gyro_a, _ = data[wa.id]
     acc_b, gyro_b, _ = data[wb.id]
-    lo = ev.giver_last_s - cfg.window_s - 0.3
-    reg = np.flatnonzero(t >= lo)
-    if reg.size < 8:
-        return None
-    # the giver's hold: mount rotation from the gyros, lever arm from the accelerometers
+    # mount rotations from the two holds (gyros: no lever arm, no gravity)
     fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
-    rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
-    held_a = (t >= fit_a[0]) & (t <= fit_a[1])
-    ef_a, _ = acc_residual(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
-    lvl_a = _acc_level(ef_a[held_a])
-    # rough release: end of the giver's rigid coupling (a contact spike is short)
-    rough_rel = _sub(t[reg], end_of_coupling(np.minimum(ef_a[reg], 3 * lvl_a), lvl_a))
-    # the receiver's hold, fitted after the confirmation of the new holder
     fit_b = (ev.receiver_first_s - 0.5 * cfg.window_s, float(t[-1]))
+    rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
     rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b)
+    # rough release / grab: where the gyro residuals step by an order of magnitude
+    i0, i1 = _window(t, ev.giver_last_s - 0.8, float(t[-1]) + 1.0)
+    if i1 - i0 < 8:
+        return None
+    e_a = residual(gyro_bt, gyro_a, rot_a)
+    rough_rel = _sub(t, i0 + log_step(e_a[i0:i1], 0.02, rising=True))
+    j0, j1 = _window(t, rough_rel - 1.0, rough_rel)
     e_b = residual(gyro_bt, gyro_b, rot_b)
-    thr_b = _threshold(e_b[(t >= fit_b[0]) & (t <= fit_b[1])])
-    upto = max(int(np.searchsorted(t[reg], rough_rel)), 1)
-    rough_grab = _sub(t[reg], start_of_coupling(e_b[reg][:upto], thr_b))
-    # grab: the collision spike in the acceleration residual baton vs receiving wrist
-    held_b = t >= max(rough_grab + 0.04, fit_b[0])
+    rough_grab = _sub(t, j0 + log_step(e_b[j0:j1], 0.02, rising=False)) if j1 - j0 > 4 else rough_rel
+    # lever arms from the holds; then the acceleration residuals
+    held_a = (t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02)
+    ef_a, _ = acc_residual(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
+    held_b = t >= max(rough_grab + 0.03, fit_b[0])
     ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
-    level = _acc_level(ef_b[held_b])
-    i0 = int(np.searchsorted(t, rough_grab - 0.1))
-    i1 = int(np.searchsorted(t, min(rough_grab + 0.1, rough_rel)))
-    grab_s = _contact_onset(t, ef_b, i0, i1, level) if i1 > i0 + 2 else rough_grab
-    # release: the grip force vanishes -> the giver's residual turns steeply upwards
-    k_lo = max(rough_rel - 0.1, grab_s + 0.015)
-    release_s = kink_time(t, ef_a, k_lo, rough_rel + 0.01) if rough_rel > k_lo else None
-    if release_s is None:
-        release_s = rough_rel
+    # grab: the collision, just before the receiver's residual drops to its quiet level
+    g0, g1 = _window(t, rough_grab - 0.1, min(rough_grab + 0.12, rough_rel - 0.005))
+    grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
+    # release: the grip force vanishes -> the giver's residual steps up
+    r0, r1 = _window(t, max(grab_s + 0.015, rough_rel - 0.15), rough_rel + 0.05)
+    release_s = _sub(t, r0 + log_step(ef_a[r0:r1], 0.5, rising=True)) if r1 - r0 > 6 else rough_rel
+    # the step sits inside the rise; the rise itself starts at the kink
+    kink = kink_time(t, ef_a, max(release_s - 0.05, grab_s + 0.01), release_s + 0.03)
+    if kink is not None:
+        release_s = min(kink, release_s)
     reach_s = reach_start(t, gyro_b, grab_s)
     return Exchange(
         giver=wa.athlete,
@@ -135,6 +147,12 @@ def time_handover(
         giver_hand=wa.hand,
         receiver_hand=wb.hand,
         confidence=float(np.clip(min(kappa_a, kappa_b), 0.0, 1.0)),
+        extra={
+            "rough_grab_s": rough_grab,
+            "rough_release_s": rough_rel,
+            "giver_last_s": ev.giver_last_s,
+            "receiver_first_s": ev.receiver_first_s,
+        },
     )
 
 

@@ -120,6 +120,30 @@ def common_impulse(
     return float(0.5 * (t_s[i - 1] + t_s[i])) if i > 0 else float(t_s[i])
 
 
+def log_step(x: np.ndarray, floor: float, rising: bool) -> int:
+    """Index where log(x + floor) steps up (rising) or down: two-segment least squares.
+
+    Scale-free: a residual that sits at its noise floor on one side and is an
+    order of magnitude larger on the other splits there whatever the units.
+    Returns i such that the second segment is x[i:]; 1 <= i <= len(x) - 1.
+    """
+    y = np.log(np.asarray(x, dtype=float) + floor)
+    n = y.shape[0]
+    if n < 3:
+        return max(1, n // 2)
+    cs, cs2 = np.cumsum(y), np.cumsum(y**2)
+    i = np.arange(1, n)
+    n1, n2 = i, n - i
+    s1, s2 = cs[i - 1], cs[-1] - cs[i - 1]
+    q1, q2 = cs2[i - 1], cs2[-1] - cs2[i - 1]
+    sse = (q1 - s1**2 / n1) + (q2 - s2**2 / n2)
+    up = s2 / n2 > s1 / n1
+    sse = np.where(up == rising, sse, np.inf)
+    if not np.isfinite(sse).any():
+        return max(1, n // 2)
+    return int(i[np.argmin(sse)])
+
+
 def jerk(acc: np.ndarray, rate_hz: float) -> np.ndarray:
     """|d f/dt| in m/s³ (backward difference, first sample 0)."""
     d = np.zeros(acc.shape[0])
