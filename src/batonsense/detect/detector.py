@@ -205,7 +205,8 @@ class ExchangeDetector:
             return None
         if isinstance(ev, Handover):
             return time_handover(t, data, self.baton, self.wrists, ev, cfg)
-        return time_fall(t, data, self.baton, self.wrists, ev, cfg)
+        native = self._buf[self.baton.id].stream().between(t[0], t[-1] + 1e-9)
+        return time_fall(t, data, self.baton, self.wrists, ev, cfg, native)
 
 
 def detect_exchanges(

@@ -54,8 +54,8 @@ def frame_features(
     window_s: float,
     still_gyro_radps: float = 0.15,
     still_acc_mps2: float = 0.6,
-    free_fall_g: float = 0.3,
-    free_fall_min_s: float = 0.15,
+    free_fall_g: float = 0.2,
+    free_fall_min_s: float = 0.2,
     spin_radius_m: float = 0.15,
 ) -> FrameFeatures:
     """Features at grid indices frame_idx (each frame ends at that grid point)."""
@@ -81,8 +81,8 @@ def frame_features(
     # free fall: |f| below threshold for free_fall_min_s ending inside the hop.  A
     # spinning baton's sensor sits off the centre of mass and reads the centripetal
     # ω²r even in free fall, hence the allowance.  A hand can pull the baton down
-    # at 1 g only briefly (a put-down lasts < 0.1 s at ~0 g); a fall from hand
-    # height lasts > 0.3 s.
+    # at 1 g only briefly (a quick put-down stays near 0 g for < 0.15 s); a fall
+    # from hand height (>= 0.5 m) lasts > 0.3 s.
     low = (acc_mag < free_fall_g * GRAVITY_MPS2 + spin_radius_m * gyro_mag**2) & baton_valid
     ff_n = max(2, int(round(free_fall_min_s * grid_rate_hz)))
     run = _rolling_sum(low.astype(float), ff_n, np.arange(low.shape[0])) >= ff_n

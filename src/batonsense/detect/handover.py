@@ -19,7 +19,7 @@ from batonsense.detect.timing import (
     residual,
     start_of_coupling,
 )
-from batonsense.model import Exchange, Outcome, SensorInfo
+from batonsense.model import GRAVITY_MPS2, Exchange, Outcome, SensorInfo, SensorStream
 
 if TYPE_CHECKING:
     from batonsense.detect.detector import DetectorConfig
@@ -159,19 +159,22 @@ def time_handover(
 def _intended_receiver(
     t: np.ndarray, data: Grid, wrists: list[SensorInfo], giver: SensorInfo, drop_s: float
 ) -> int | None:
-    """The other athlete's wrist that was held back still (reaching) just before the drop."""
-    best, best_ratio = None, 2.0
-    recent = (t >= drop_s - 0.5) & (t <= drop_s)
-    before = (t >= drop_s - 3.0) & (t <= drop_s - 1.0)
+    """The athlete who was meant to take the baton: the hardest-running other athlete.
+
+    At an exchange the receiver sprints away from the go mark; runners who
+    finished or wait for their leg jog or stand.  Running shows as step impacts,
+    i.e. a large spread of the wrist's specific force (> 0.4 g std over 1.5 s).
+    """
+    sel = (t >= drop_s - 1.5) & (t <= drop_s)
+    if np.count_nonzero(sel) < 10:
+        return None
+    best, best_std = None, 0.4 * GRAVITY_MPS2
     for j, w in enumerate(wrists):
-        if w.athlete == giver.athlete or not recent.any() or not before.any():
+        if w.athlete == giver.athlete:
             continue
-        g = data[w.id][1]
-        e_recent = float(np.mean(np.sum(g[recent] ** 2, axis=1)))
-        e_before = float(np.mean(np.sum(g[before] ** 2, axis=1)))
-        ratio = e_before / max(e_recent, 1e-3)
-        if ratio > best_ratio:
-            best, best_ratio = j, ratio
+        std = float(np.linalg.norm(data[w.id][0][sel], axis=1).std())
+        if std > best_std:
+            best, best_std = j, std
     return best
 
 
@@ -182,17 +185,30 @@ def time_fall(
     wrists: list[SensorInfo],
     ev: Fall,
     cfg: DetectorConfig,
+    baton_native: SensorStream,
 ) -> Exchange | None:
-    """A dropped exchange: release by the giver, free fall, intended receiver if any."""
+    """A dropped exchange: release by the giver, free fall, intended receiver if any.
+
+    The free fall's start is timed on the baton's own samples (baton_native), not
+    on the interpolated grid, which would smear the collapse of |f| over a sample.
+    """
     wa = wrists[ev.giver_wrist]
     acc_bt, gyro_bt, _ = data[baton.id]
-    drop_s = free_fall_start(t, acc_bt, ev.fall_s)
+    drop_s = free_fall_start(baton_native.t_s, baton_native.acc_mps2, ev.fall_s)
+    acc_a, gyro_a, _ = data[wa.id]
     fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
-    rot_a, kappa_a = fit_rotation(t, gyro_bt, data[wa.id][1], *fit_a)
-    e_a = residual(gyro_bt, data[wa.id][1], rot_a)
-    thr_a = _threshold(e_a[(t >= fit_a[0]) & (t <= fit_a[1])])
-    reg = np.flatnonzero((t >= ev.giver_last_s - cfg.window_s - 0.3) & (t <= drop_s))
-    release_s = _sub(t[reg], end_of_coupling(e_a[reg], thr_a)) if reg.size > 3 else drop_s
+    rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
+    # the giver let go at the latest when the free fall began
+    i0, i1 = _window(t, ev.giver_last_s - 0.8, drop_s + 0.1)
+    release_s = drop_s
+    if i1 - i0 > 8:
+        e_a = residual(gyro_bt, gyro_a, rot_a)
+        rough = _sub(t, i0 + log_step(e_a[i0:i1], 0.02, rising=True))
+        held = (t >= fit_a[0]) & (t <= rough - 0.03)
+        ef_a, _ = acc_residual(acc_bt, acc_a, gyro_a, rot_a, cfg.grid_rate_hz, held)
+        r0, r1 = _window(t, rough - 0.15, min(rough + 0.05, drop_s + 0.02))
+        if r1 - r0 > 6:
+            release_s = min(drop_s, _sub(t, r0 + log_step(ef_a[r0:r1], 0.5, rising=True)))
     j = _intended_receiver(t, data, wrists, wa, drop_s)
     wb = wrists[j] if j is not None else None
     grab_s = None

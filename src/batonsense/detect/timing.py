@@ -154,7 +154,12 @@ def jerk(acc: np.ndarray, rate_hz: float) -> np.ndarray:
 def free_fall_start(
     t_s: np.ndarray, acc_b: np.ndarray, fall_s: float, free_fall_g: float = 0.35
 ) -> float:
-    """Start of the free fall that contains fall_s: where |f| first drops below the threshold."""
+    """Start of the free fall that contains fall_s (s).
+
+    |f| collapses from the hand's push to ~0 within one sample when the last hand
+    lets go; the start is put midway between the last sample above free_fall_g
+    and the first below it (the sample's own averaging hides where inside).
+    """
     mag = np.linalg.norm(acc_b, axis=1)
     low = mag < free_fall_g * GRAVITY_MPS2
     i = int(np.searchsorted(t_s, fall_s))
@@ -163,12 +168,8 @@ def free_fall_start(
         i -= 1
     while i > 0 and low[i - 1]:
         i -= 1
-    # interpolate the crossing between i-1 and i
     if i > 0:
-        thr = free_fall_g * GRAVITY_MPS2
-        m0, m1 = mag[i - 1], mag[i]
-        frac = (m0 - thr) / (m0 - m1) if m0 != m1 else 0.0
-        return float(t_s[i - 1] + np.clip(frac, 0, 1) * (t_s[i] - t_s[i - 1]))
+        return float(0.5 * (t_s[i - 1] + t_s[i]))
     return float(t_s[i])
 
 
