@@ -57,6 +57,7 @@ def frame_features(
     free_fall_g: float = 0.2,
     free_fall_min_s: float = 0.2,
     spin_radius_m: float = 0.15,
+    max_spin_g: float = 0.25,
 ) -> FrameFeatures:
     """Features at grid indices frame_idx (each frame ends at that grid point)."""
     win_n = max(2, int(round(window_s * grid_rate_hz)))
@@ -83,7 +84,8 @@ def frame_features(
     # ω²r even in free fall, hence the allowance.  A hand can pull the baton down
     # at 1 g only briefly (a quick put-down stays near 0 g for < 0.15 s); a fall
     # from hand height (>= 0.5 m) lasts > 0.3 s.
-    low = (acc_mag < free_fall_g * GRAVITY_MPS2 + spin_radius_m * gyro_mag**2) & baton_valid
+    spin = np.minimum(spin_radius_m * gyro_mag**2, max_spin_g * GRAVITY_MPS2)
+    low = (acc_mag < free_fall_g * GRAVITY_MPS2 + spin) & baton_valid
     ff_n = max(2, int(round(free_fall_min_s * grid_rate_hz)))
     run = _rolling_sum(low.astype(float), ff_n, np.arange(low.shape[0])) >= ff_n
     run_cs = np.concatenate([[0], np.cumsum(run)])

@@ -89,6 +89,26 @@ def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int) -> float:
     return _sub(t, k)
 
 
+def _acc_release(t: np.ndarray, ef_a: np.ndarray, r0: int, r1: int, grab_s: float) -> float | None:
+    """Where the giver's acceleration residual ef_a[r0:r1] turns upwards for good.
+
+    A log-step finds the rise; a hinge fit finds where the rise began.  None when
+    the residual does not at least double across the step (no grip force to lose:
+    the rotation alone must then tell).
+    """
+    if r1 - r0 <= 6:
+        return None
+    i = r0 + log_step(ef_a[r0:r1], 0.5, rising=True)
+    n = max(3, int(round(0.02 / (t[1] - t[0]))))
+    before = float(np.median(ef_a[max(r0, i - n) : i]))
+    after = float(np.median(ef_a[i : min(r1, i + n)]))
+    if after < 2.0 * before + 0.5:
+        return None
+    step_s = _sub(t, i)
+    kink = kink_time(t, ef_a, max(step_s - 0.05, grab_s + 0.01), step_s + 0.03)
+    return step_s if kink is None else min(kink, step_s)
+
+
 def _window(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int]:
     return int(np.searchsorted(t, start_s)), int(np.searchsorted(t, end_s))
 
@@ -131,11 +151,13 @@ def time_handover(
     grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
     # release: the grip force vanishes -> the giver's residual steps up
     r0, r1 = _window(t, max(grab_s + 0.015, rough_rel - 0.15), rough_rel + 0.05)
-    release_s = _sub(t, r0 + log_step(ef_a[r0:r1], 0.5, rising=True)) if r1 - r0 > 6 else rough_rel
-    # the step sits inside the rise; the rise itself starts at the kink
-    kink = kink_time(t, ef_a, max(release_s - 0.05, grab_s + 0.01), release_s + 0.03)
-    if kink is not None:
-        release_s = min(kink, release_s)
+    release_s = _acc_release(t, ef_a, r0, r1, grab_s)
+    if release_s is None:
+        release_s = rough_rel
+    # neither residual can part before the hand lets go; where the rotation parts
+    # abruptly (a hand that opens and drops away) its step may show first
+    if rough_rel > grab_s:
+        release_s = min(release_s, rough_rel)
     reach_s = reach_start(t, gyro_b, grab_s)
     return Exchange(
         giver=wa.athlete,
