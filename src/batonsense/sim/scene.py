@@ -119,14 +119,12 @@ class Scene:
         idx = np.arange(i0, i1)
         ctx = Ctx(t=idx / self.fs, i=idx)
         t = ctx.t
-        needed = self._needed()
         for name, ath in self.athletes.items():
-            sides = [s for s in SIDES if (name, s) in needed]
-            if not sides:
-                continue
+            # every athlete has both hands: simulate them all, whether or not they
+            # carry a sensor (the sensor list only decides what is recorded)
             g = ath.gait(t)
             pt, rt = ath.trunk(t, g)
-            for side in sides:
+            for side in SIDES:
                 key = (name, side)
                 ang = arm_angles(ath, side, self.arms.setdefault(key, ArmPlan()), t, g)
                 wrist, r_fo, r_w = arm_chain(ath, side, pt, rt, ang)
@@ -149,17 +147,6 @@ class Scene:
             ctx.forearms[key] = (ph - rh @ np.array([0, 0, -lh]),
                                  rh @ np.swapaxes(ctx.wrist_r[key], -1, -2))
         return ctx
-
-    def _needed(self) -> set[Key]:
-        """Arms whose motion matters: instrumented or touching the baton."""
-        keys = {s.key for s in self.sensors if s.key is not None}
-        keys |= {k for k, plan in self.arms.items() if plan.events}
-        for obj in [*self.segments, *self.static_slaves, *self.baton_slaves, *self.perturbs]:
-            for attr in ("key", "giver", "receiver"):
-                k = getattr(obj, attr, None)
-                if k is not None:
-                    keys.add(k)
-        return keys
 
     def _apply_static(self, ctx: Ctx, ss: StaticSlave) -> None:
         t = ctx.t
