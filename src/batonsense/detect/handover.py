@@ -89,12 +89,17 @@ def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int) -> float:
     return _sub(t, k)
 
 
-def _acc_release(t: np.ndarray, ef_a: np.ndarray, r0: int, r1: int, grab_s: float) -> float | None:
+def _acc_release(
+    t: np.ndarray, ef_a: np.ndarray, r0: int, r1: int, frac: float = 0.05
+) -> float | None:
     """Where the giver's acceleration residual ef_a[r0:r1] turns upwards for good.
 
-    A log-step finds the rise; a hinge fit finds where the rise began.  None when
-    the residual does not at least double across the step (no grip force to lose:
-    the rotation alone must then tell).
+    A log-step finds the rise; its onset is where, walking back from the step,
+    the residual was last within `frac` of the way from its level before the
+    step (median over 20 ms) to its level after.  That is the step's first
+    sample for a force step and close to the start for a ramp.  None when the
+    residual does not rise by at least 60 % across the step (no grip force to
+    lose: then the rotation alone must tell).
     """
     if r1 - r0 <= 6:
         return None
@@ -102,11 +107,17 @@ def _acc_release(t: np.ndarray, ef_a: np.ndarray, r0: int, r1: int, grab_s: floa
     n = max(3, int(round(0.02 / (t[1] - t[0]))))
     before = float(np.median(ef_a[max(r0, i - n) : i]))
     after = float(np.median(ef_a[i : min(r1, i + n)]))
-    if after < 2.0 * before + 0.5:
+    if after < 1.6 * before + 0.5:
         return None
-    step_s = _sub(t, i)
-    kink = kink_time(t, ef_a, max(step_s - 0.05, grab_s + 0.01), step_s + 0.03)
-    return step_s if kink is None else min(kink, step_s)
+    level = before + frac * (after - before)
+    k = i
+    while k > max(r0, i - 2 * n) and ef_a[k - 1] > level:
+        k -= 1
+    if k <= 0:
+        return float(t[k])
+    e0, e1 = ef_a[k - 1], ef_a[k]
+    f = (level - e0) / (e1 - e0) if e1 > e0 else 0.5
+    return float(t[k - 1] + np.clip(f, 0.0, 1.0) * (t[k] - t[k - 1]))
 
 
 def _window(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int]:
@@ -150,8 +161,10 @@ def time_handover(
     g0, g1 = _window(t, rough_grab - 0.1, min(rough_grab + 0.12, rough_rel - 0.005))
     grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
     # release: the grip force vanishes -> the giver's residual steps up
-    r0, r1 = _window(t, max(grab_s + 0.015, rough_rel - 0.15), rough_rel + 0.05)
-    release_s = _acc_release(t, ef_a, r0, r1, grab_s)
+    # (the gyro step can lag the release by far: a wrist turning with the baton
+    # for a moment after letting go; so search from just after the contact)
+    r0, r1 = _window(t, grab_s + 0.015, max(rough_rel, grab_s + 0.05) + 0.05)
+    release_s = _acc_release(t, ef_a, r0, r1)
     if release_s is None:
         release_s = rough_rel
     # neither residual can part before the hand lets go; where the rotation parts
