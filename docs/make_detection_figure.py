@@ -2,9 +2,10 @@
 
     .venv/bin/pip install -e '.[docs]' && .venv/bin/python docs/make_detection_figure.py
 
-Top to bottom: |ω| of baton, giver wrist and receiver wrist (rad/s); the
-coupling residuals |ω_baton − R ω_wrist| for giver and receiver (rad/s); the
-baton's specific force |f| (m/s²).  Detected events are solid lines, the
+Top to bottom: |ω| of baton, giver wrist and receiver wrist (rad/s); the gyro
+residuals |ω_baton − R ω_wrist| for giver and receiver (rad/s, log scale); the
+rigid-body acceleration residuals (m/s², log scale) that time grab and release;
+the baton's specific force |f| (m/s²).  Detected events are solid lines, the
 simulator's truth dashed.
 """
 
@@ -22,6 +23,7 @@ import numpy as np  # noqa: E402
 from batonsense.detect import detect_exchanges  # noqa: E402
 from batonsense.detect.timing import fit_rotation, residual  # noqa: E402
 from batonsense.detect.grid import make_grid, resample  # noqa: E402
+from batonsense.detect.rigid import acc_residual  # noqa: E402
 from batonsense.sim import simulate  # noqa: E402
 
 OUT = Path(__file__).with_name("detection.png")
@@ -42,17 +44,24 @@ def main(scenario: str = "drill_200hz", seed: int = 1) -> Path:
     rb = resample(rec.streams[rid], t)
     rot_g, _ = fit_rotation(t, bt[1], ga[1], t[0], truth.grab_s - 0.3)
     rot_r, _ = fit_rotation(t, bt[1], rb[1], truth.release_s + 0.05, t[-1])
-    fig, axes = plt.subplots(3, 1, figsize=(9, 7), sharex=True)
+    ef_g, _ = acc_residual(bt[0], ga[0], ga[1], rot_g, 400.0, t < truth.grab_s - 0.3)
+    ef_r, _ = acc_residual(bt[0], rb[0], rb[1], rot_r, 400.0, t > truth.release_s + 0.05)
+    fig, axes = plt.subplots(4, 1, figsize=(9, 9), sharex=True)
     for g, label in ((bt, "baton"), (ga, f"giver {det.giver} ({det.giver_hand.value})"),
                      (rb, f"receiver {det.receiver} ({det.receiver_hand.value})")):
         axes[0].plot(t, np.linalg.norm(g[1], axis=1), label=label, lw=1)
     axes[0].set_ylabel("|ω| rad/s")
     axes[1].plot(t, residual(bt[1], ga[1], rot_g), label="baton vs giver wrist", lw=1)
     axes[1].plot(t, residual(bt[1], rb[1], rot_r), label="baton vs receiver wrist", lw=1)
-    axes[1].set_ylabel("residual rad/s")
-    axes[2].plot(t, np.linalg.norm(bt[0], axis=1), color="k", lw=1, label="baton |f|")
-    axes[2].set_ylabel("|f| m/s²")
-    axes[2].set_xlabel("time on the recording clock, s")
+    axes[1].set_ylabel("gyro residual rad/s")
+    axes[1].set_yscale("log")
+    axes[2].plot(t, ef_g, label="baton vs giver wrist", lw=1)
+    axes[2].plot(t, ef_r, label="baton vs receiver wrist", lw=1)
+    axes[2].set_ylabel("acc residual m/s²")
+    axes[2].set_yscale("log")
+    axes[3].plot(t, np.linalg.norm(bt[0], axis=1), color="k", lw=1, label="baton |f|")
+    axes[3].set_ylabel("|f| m/s²")
+    axes[3].set_xlabel("time on the recording clock, s")
     for name, color in (("reach_s", "tab:green"), ("grab_s", "tab:blue"),
                         ("release_s", "tab:red")):
         for ax in axes:
