@@ -6,13 +6,25 @@ compact style of the contract example (4-5 decimals, ~70 MB) and one written
 by write_recording_csv (9 significant digits, ~90 MB), and times the parse
 (best and median of --repeat runs) plus the exact fallback pass and writing.
 
+Memory target: reading grows the process by at most RSS_TARGET_X times the
+recording's arrays (t, acc, gyro of every sensor, float64).  Measured in a
+fresh child process per file: peak resident set (VmHWM) minus the resident set
+after the imports; for short recordings a fixed ~10 MiB (parser buffers,
+first-use allocations) dominates the ratio.  (Not ru_maxrss: Linux carries it
+over across exec, so a child started by a big parent would report the
+parent's peak.)
+
     .venv/bin/python benchmarks/parse_speed.py [--repeat 5] [--minutes 30]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -25,6 +37,7 @@ from batonsense.io.recording_csv import COLUMNS, _slow_read, read_header
 from batonsense.model import Hand, Recording, Role, SensorInfo, SensorStream
 
 TARGET_S = 1.5
+RSS_TARGET_X = 2.0
 RATE_HZ = 200.0
 SENSORS = (
     SensorInfo("baton", Role.BATON),
@@ -76,16 +89,57 @@ def time_parse(path: Path, repeat: int) -> tuple[float, float, float]:
     return min(times), statistics.median(times), peak
 
 
+def _status_kb(key: str) -> int | None:
+    """A VmRSS/VmHWM figure of this process in kB (None without /proc)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def measure_rss(path: Path) -> dict:
+    """Child process: read once; resident memory before and at peak, array bytes."""
+    rss0 = _status_kb("VmRSS")
+    t0 = time.perf_counter()
+    rec = read_recording_csv(path, SENSORS)
+    read_s = time.perf_counter() - t0
+    hwm = _status_kb("VmHWM")
+    if rss0 is None or hwm is None:  # no /proc: ru_maxrss (may include a parent's peak)
+        rss0, hwm = 0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    arrays = sum(s.t_s.nbytes + s.acc_mps2.nbytes + s.gyro_radps.nbytes
+                 for s in rec.streams.values())
+    return {"rss_before_kb": rss0, "peak_kb": hwm, "array_bytes": arrays, "read_s": read_s}
+
+
+def rss_growth(path: Path) -> tuple[float, float]:
+    """(peak RSS growth in MiB, as a multiple of the arrays) of one read in a fresh process."""
+    r = subprocess.run([sys.executable, __file__, "--measure-rss", str(path)],
+                       capture_output=True, text=True, check=True)
+    m = json.loads(r.stdout.strip().splitlines()[-1])
+    growth = (m["peak_kb"] - m["rss_before_kb"]) * 1024
+    return growth / 2**20, growth / m["array_bytes"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--measure-rss", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.measure_rss:
+        print(json.dumps(measure_rss(args.measure_rss)))
+        return
     rec = synthetic_recording(args.minutes)
     n_rows = sum(len(s) for s in rec.streams.values())
     arrays_mb = sum(s.t_s.nbytes + s.acc_mps2.nbytes + s.gyro_radps.nbytes
                     for s in rec.streams.values()) / 1e6
-    print(f"{n_rows:,} rows; the arrays alone take {arrays_mb:.0f} MB; target {TARGET_S} s")
+    print(f"{n_rows:,} rows; the arrays alone take {arrays_mb:.0f} MB "
+          f"({arrays_mb / 1.048576:.0f} MiB); targets: parse <= {TARGET_S} s, "
+          f"peak RSS growth <= {RSS_TARGET_X:g}x the arrays")
     with tempfile.TemporaryDirectory() as tmp:
         compact, full = Path(tmp) / "compact.csv", Path(tmp) / "full.csv"
         write_compact(compact, rec)
@@ -98,6 +152,10 @@ def main() -> None:
             ok = "OK" if med <= TARGET_S else "TOO SLOW"
             print(f"{label}: {path.stat().st_size / 1e6:.0f} MB, parse best {best:.2f} s, "
                   f"median {med:.2f} s [{ok}], peak traced memory {peak:.0f} MB")
+            mib, x = rss_growth(path)
+            mem_ok = "OK" if x <= RSS_TARGET_X else "TOO MUCH"
+            print(f"    peak RSS growth (fresh process) {mib:.0f} MiB = {x:.2f}x the arrays "
+                  f"[{mem_ok}, target <= {RSS_TARGET_X:g}x]")
         t0 = time.perf_counter()
         _slow_read(full, [s.id for s in SENSORS], full.stat().st_size, read_header(full), None)
         print(f"exact fallback pass (only on bad or unusual files): "

@@ -5,11 +5,15 @@ of the exact pure-Python reader in `recording_csv` (which then runs and finds
 the precise problem).  Things pandas would silently tolerate are ruled out by a
 byte scan first: quotes, a '#' anywhere but at the start of a comment line, and
 a comma count that does not match 8 fields on every data line.
+
+Memory stays close to the recording itself: the byte scan streams the file in
+small blocks (no memory map: mapped file pages count as resident memory) and
+also counts each sensor's lines, so each sensor's output arrays are allocated
+once at their final size and filled chunk by chunk, with small pandas chunks.
 """
 
 from __future__ import annotations
 
-import mmap
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -18,9 +22,13 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ("sensor", "t_s", "ax", "ay", "az", "gx", "gy", "gz")
-CHUNK_ROWS = 250_000
-_SCAN_BLOCK = 1 << 24
+#: rows per pandas chunk: its parser's buffers and the chunk's columns are transient memory
+CHUNK_ROWS = 50_000
+_SCAN_BLOCK = 1 << 20
+#: a line longer than this (only a comment line can be valid) is left to the exact reader
+_MAX_LINE = 1 << 22
 _BOM = b"\xef\xbb\xbf"
+_COMMA, _LF, _CR = b",\n\r"
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 
@@ -32,10 +40,11 @@ def fast_read(
 
     The caller has already checked the header line.
     """
-    data_commas = _data_line_commas(path, size)
-    if data_commas is None:
+    scan = _scan(path, size, ids)
+    if scan is None:
         return None
-    parts: dict[int, list[Arrays]] = {k: [] for k in range(len(ids))}
+    data_commas, rows_hint = scan
+    sinks = [_Sink(n) for n in rows_hint]
     n_rows = 0
     dtype = {"sensor": pd.CategoricalDtype(ids), **{c: np.float64 for c in COLUMNS[1:]}}
     try:
@@ -47,91 +56,162 @@ def fast_read(
             )
             with reader:
                 for chunk in reader:
-                    if not _split_chunk(chunk, parts):
+                    if not _fill(chunk, sinks):
                         return None
                     n_rows += len(chunk)
+                    del chunk
                     if progress is not None:
                         progress(min(1.0, f.tell() / max(size, 1)))
     except Exception:  # noqa: BLE001 - any parser complaint: let the exact reader explain
         return None
     if data_commas != (len(COLUMNS) - 1) * (n_rows + 1):
         return None
-    return _join(ids, parts)
-
-
-def _split_chunk(chunk: pd.DataFrame, parts: dict[int, list[Arrays]]) -> bool:
-    """Append the chunk's rows per sensor; False on unknown ids or non-finite values."""
-    codes = chunk["sensor"].cat.codes.to_numpy()
-    values = chunk[list(COLUMNS[1:])].to_numpy(dtype=np.float64)
-    if len(codes) and (codes.min() < 0 or not np.isfinite(values).all()):
-        return False
-    for k in parts:
-        rows = values[codes == k]
-        if len(rows):
-            parts[k].append((rows[:, 0].copy(), rows[:, 1:4].copy(), rows[:, 4:7].copy()))
-    return True
-
-
-def _join(ids: list[str], parts: dict[int, list[Arrays]]) -> dict[str, Arrays] | None:
-    """Concatenate each sensor's chunks; None if a sensor's time is not strictly increasing."""
     out: dict[str, Arrays] = {}
-    for k, sid in enumerate(ids):
-        chunks = parts.pop(k)
-        if not chunks:
-            out[sid] = (np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
-            continue
-        t = np.concatenate([c[0] for c in chunks])
-        if not (np.diff(t) > 0).all():
+    for sid, sink in zip(ids, sinks):
+        arrays = sink.result()
+        if arrays is None:
             return None
-        acc = np.concatenate([c[1] for c in chunks])
-        gyro = np.concatenate([c[2] for c in chunks])
-        out[sid] = (t, acc, gyro)
+        out[sid] = arrays
     return out
 
 
-def _data_line_commas(path: Path, size: int) -> int | None:
-    """Commas outside comment lines, or None if the file has quotes or a stray '#'.
+class _Sink:
+    """One sensor's output arrays, allocated at the expected size, filled in place."""
 
-    A '#' is fine only inside a line that starts with '#' (a comment line).
+    def __init__(self, capacity: int) -> None:
+        self.n = 0
+        self.t = np.empty(capacity)
+        self.acc = np.empty((capacity, 3))
+        self.gyro = np.empty((capacity, 3))
+
+    def append(self, cols: list[np.ndarray], idx: np.ndarray) -> None:
+        """Rows idx of the chunk's 7 value columns (t_s, ax..gz)."""
+        a, b = self.n, self.n + len(idx)
+        if b > len(self.t):  # more rows than the scan counted (not for sane files): grow
+            cap = max(b, len(self.t) * 3 // 2 + 1024)
+            self.t, self.acc, self.gyro = (_grown(x, cap, a) for x in (self.t, self.acc, self.gyro))
+        self.t[a:b] = cols[0][idx]
+        for j in range(3):
+            self.acc[a:b, j] = cols[1 + j][idx]
+            self.gyro[a:b, j] = cols[4 + j][idx]
+        self.n = b
+
+    def result(self) -> Arrays | None:
+        """The arrays trimmed to the rows read; None if time is not strictly increasing."""
+        n, t = self.n, self.t
+        if n > 1 and not (t[1:n] > t[: n - 1]).all():
+            return None
+        if n == 0:
+            return np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3))
+        return _trimmed(t, n), _trimmed(self.acc, n), _trimmed(self.gyro, n)
+
+
+def _grown(x: np.ndarray, rows: int, keep: int) -> np.ndarray:
+    new = np.empty((rows, *x.shape[1:]))
+    new[:keep] = x[:keep]
+    return new
+
+
+def _trimmed(x: np.ndarray, rows: int) -> np.ndarray:
+    """x cut to its first rows; a copy only if the row count overestimated (odd files)."""
+    return x if len(x) == rows else x[:rows].copy()
+
+
+def _fill(chunk: pd.DataFrame, sinks: list[_Sink]) -> bool:
+    """Append the chunk's rows per sensor; False on unknown ids or non-finite values."""
+    codes = chunk["sensor"].cat.codes.to_numpy()
+    if not len(codes):
+        return True
+    if codes.min() < 0:
+        return False
+    cols = [chunk[c].to_numpy(dtype=np.float64, copy=False) for c in COLUMNS[1:]]
+    if not all(np.isfinite(c).all() for c in cols):
+        return False
+    for k, sink in enumerate(sinks):
+        idx = np.flatnonzero(codes == k)
+        if len(idx):
+            sink.append(cols, idx)
+    return True
+
+
+def _scan(path: Path, size: int, ids: list[str]) -> tuple[int, list[int]] | None:
+    """(commas outside comment lines, lines per sensor id), or None if in doubt.
+
+    None for an empty file, quotes, a '#' outside a comment line (a '#' is fine
+    only inside a line that starts with '#'), or a line over _MAX_LINE bytes.
+    The per-sensor line counts (lines starting with 'id,') only size the output
+    arrays; nothing depends on them being exact.  Streams the file in blocks,
+    each cut after its last line end (the rest is carried to the next block).
     """
     if size == 0:
         return None
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        commas = hashes = 0
-        for i in range(0, size, _SCAN_BLOCK):
-            block = mm[i : i + _SCAN_BLOCK]
-            if b'"' in block:
+    prefixes = [sid.encode("utf-8", "surrogateescape") + b"," for sid in ids]
+    commas = 0
+    counts = [0] * len(ids)
+    carry = b""
+    first = True
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(_SCAN_BLOCK)
+            data = carry + block if carry else block
+            if block:
+                cut = data.rfind(b"\n")
+                cut = max(cut, data.rfind(b"\r", cut + 1))
+                if cut <= 0:
+                    if len(data) > _MAX_LINE:
+                        return None
+                    carry = data
+                    continue
+                part, carry = data[:cut], data[cut:]
+            else:
+                part, carry = data, b""
+            if b'"' in part:
                 return None
-            commas += block.count(b",")
-            hashes += block.count(b"#")
-        if hashes:
-            comment_commas = _comment_commas(mm, size)
-            if comment_commas is None:
-                return None
-            commas -= comment_commas
-    return commas
+            codes = np.frombuffer(part, dtype=np.uint8)
+            part_commas = int(np.count_nonzero(codes == _COMMA))
+            if b"#" in part:
+                start = len(_BOM) if first and part.startswith(_BOM) else 0
+                comment_commas = _comment_commas(part, start)
+                if comment_commas is None:
+                    return None
+                part_commas -= comment_commas
+            commas += part_commas
+            line_starts = np.flatnonzero((codes == _LF) | (codes == _CR)) + 1
+            for k, prefix in enumerate(prefixes):
+                counts[k] += _count_prefix(codes, line_starts, prefix)
+            first = False
+            if not block:
+                return commas, counts
 
 
-def _comment_commas(mm: mmap.mmap, size: int) -> int | None:
-    """Commas inside comment lines; None if some '#' is not in a comment line.
+def _count_prefix(codes: np.ndarray, line_starts: np.ndarray, prefix: bytes) -> int:
+    """How many of the lines starting at line_starts (offsets into codes) begin with prefix."""
+    sel = line_starts[line_starts + len(prefix) <= len(codes)]
+    for j, byte in enumerate(prefix):
+        sel = sel[codes[sel + j] == byte]
+    return len(sel)
 
-    Linear in the file size: searches never go back before the previous comment line.
+
+def _comment_commas(text: bytes, start: int) -> int | None:
+    """Commas inside comment lines of text (whole lines); None if some '#' is not in one.
+
+    Linear in the text size: searches never go back before the previous comment line.
     """
-    start = len(_BOM) if mm[: len(_BOM)] == _BOM else 0
+    size = len(text)
     commas = 0
     lo = start
-    pos = mm.find(b"#", start)
+    pos = text.find(b"#", start)
     while pos != -1:
-        line_start = max(mm.rfind(b"\n", lo, pos), mm.rfind(b"\r", lo, pos)) + 1
+        line_start = max(text.rfind(b"\n", lo, pos), text.rfind(b"\r", lo, pos)) + 1
         if line_start == 0:
             line_start = start
-        if mm[line_start : line_start + 1] != b"#":
+        if text[line_start : line_start + 1] != b"#":
             return None
-        line_end = mm.find(b"\n", pos)
+        line_end = text.find(b"\n", pos)
         line_end = size if line_end == -1 else line_end
-        cr = mm.find(b"\r", pos, line_end)
+        cr = text.find(b"\r", pos, line_end)
         line_end = line_end if cr == -1 else cr
-        commas += mm[line_start:line_end].count(b",")
+        commas += text[line_start:line_end].count(b",")
         lo = line_end
-        pos = mm.find(b"#", line_end)
+        pos = text.find(b"#", line_end)
     return commas
