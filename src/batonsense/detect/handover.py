@@ -124,6 +124,58 @@ def _window(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int]:
     return int(np.searchsorted(t, start_s)), int(np.searchsorted(t, end_s))
 
 
+def _grip_quality(
+    t: np.ndarray, data: Grid, baton: SensorInfo, w: SensorInfo, fit: tuple[float, float], fs: float
+) -> float:
+    """Lower is a better grip: acc residual / raw difference of specific forces − κ.
+
+    Only the gripping hand satisfies the rigid-body relation of the
+    accelerometers, so its lever-arm fit explains most of the raw difference;
+    used to tell which of an athlete's two instrumented hands holds the baton.
+    """
+    acc_bt, gyro_bt, _ = data[baton.id]
+    acc_w, gyro_w, _ = data[w.id]
+    held = (t >= fit[0]) & (t <= fit[1])
+    if not held.any():
+        return np.inf
+    rot, kappa = fit_rotation(t, gyro_bt, gyro_w, *fit)
+    ef, _ = acc_residual(acc_bt, acc_w, gyro_w, rot, fs, held)
+    raw = np.linalg.norm(acc_bt @ rot - acc_w, axis=1)
+    return float(np.median(ef[held])) / max(float(np.median(raw[held])), 1e-6) - kappa
+
+
+def _gripping_wrist(
+    t: np.ndarray,
+    data: Grid,
+    baton: SensorInfo,
+    wrists: list[SensorInfo],
+    tracked: int,
+    fit: tuple[float, float],
+    fs: float,
+) -> SensorInfo:
+    """Of the tracked wrist's athlete's wrists, the one that grips best over `fit`."""
+    same = [w for w in wrists if w.athlete == wrists[tracked].athlete]
+    if len(same) == 1:
+        return same[0]
+    return min(same, key=lambda w: _grip_quality(t, data, baton, w, fit, fs))
+
+
+def _release(t: np.ndarray, ef_a: np.ndarray, after_s: float, rough_rel: float) -> float:
+    """The giver lets go.
+
+    The acceleration residual steps up when the grip force vanishes; else the
+    gyro step decides.  The gyro step can lag the release by far (a wrist turning
+    with the baton for a moment after letting go), so the search starts just
+    after the contact; where the rotation parts abruptly its step may show
+    first, and neither can part before the hand lets go, so the earlier wins.
+    """
+    r0, r1 = _window(t, after_s + 0.015, max(rough_rel, after_s + 0.05) + 0.05)
+    release_s = _acc_release(t, ef_a, r0, r1)
+    if release_s is None:
+        return rough_rel
+    return min(release_s, rough_rel) if rough_rel > after_s else release_s
+
+
 def time_handover(
     t: np.ndarray,
     data: Grid,
@@ -132,26 +184,30 @@ def time_handover(
     ev: Handover,
     cfg: DetectorConfig,
 ) -> Exchange | None:
-    """Grab, release and reach for a confirmed hand-over (grid data on t)."""
+    """Grab, release and reach for a confirmed hand-over (grid data on t).
+
+    When an athlete wears sensors on both wrists, the one whose hand grips the
+    baton (rigid-body test) times that side.
+    """
     fs = cfg.grid_rate_hz
-    wa, wb = wrists[ev.giver_wrist], wrists[ev.receiver_wrist]
     acc_bt, gyro_bt, _ = data[baton.id]
+    fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
+    fit_b = (ev.receiver_first_s - 0.5 * cfg.window_s, float(t[-1]))
+    wa = _gripping_wrist(t, data, baton, wrists, ev.giver_wrist, fit_a, fs)
+    wb = _gripping_wrist(t, data, baton, wrists, ev.receiver_wrist, fit_b, fs)
     acc_a, gyro_a, _ = data[wa.id]
     acc_b, gyro_b, _ = data[wb.id]
     # mount rotations from the two holds (gyros: no lever arm, no gravity)
-    fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
-    fit_b = (ev.receiver_first_s - 0.5 * cfg.window_s, float(t[-1]))
     rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
     rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b)
     # rough release / grab: where the gyro residuals step by an order of magnitude
     i0, i1 = _window(t, ev.giver_last_s - 0.8, float(t[-1]) + 1.0)
     if i1 - i0 < 8:
         return None
-    e_a = residual(gyro_bt, gyro_a, rot_a)
-    rough_rel = _sub(t, i0 + log_step(e_a[i0:i1], 0.02, rising=True))
+    rough_rel = _sub(t, i0 + log_step(residual(gyro_bt, gyro_a, rot_a)[i0:i1], 0.02, True))
     j0, j1 = _window(t, rough_rel - 1.0, rough_rel)
     e_b = residual(gyro_bt, gyro_b, rot_b)
-    rough_grab = _sub(t, j0 + log_step(e_b[j0:j1], 0.02, rising=False)) if j1 - j0 > 4 else rough_rel
+    rough_grab = _sub(t, j0 + log_step(e_b[j0:j1], 0.02, False)) if j1 - j0 > 4 else rough_rel
     # lever arms from the holds; then the acceleration residuals
     held_a = (t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02)
     ef_a, _ = acc_residual(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
@@ -160,18 +216,8 @@ def time_handover(
     # grab: the collision, just before the receiver's residual drops to its quiet level
     g0, g1 = _window(t, rough_grab - 0.1, min(rough_grab + 0.12, rough_rel - 0.005))
     grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
-    # release: the grip force vanishes -> the giver's residual steps up
-    # (the gyro step can lag the release by far: a wrist turning with the baton
-    # for a moment after letting go; so search from just after the contact)
-    r0, r1 = _window(t, grab_s + 0.015, max(rough_rel, grab_s + 0.05) + 0.05)
-    release_s = _acc_release(t, ef_a, r0, r1)
-    if release_s is None:
-        release_s = rough_rel
-    # neither residual can part before the hand lets go; where the rotation parts
-    # abruptly (a hand that opens and drops away) its step may show first
-    if rough_rel > grab_s:
-        release_s = min(release_s, rough_rel)
     reach_s = reach_start(t, gyro_b, grab_s)
+    release_s = _release(t, ef_a, grab_s, rough_rel)
     return Exchange(
         giver=wa.athlete,
         receiver=wb.athlete,
@@ -182,12 +228,7 @@ def time_handover(
         giver_hand=wa.hand,
         receiver_hand=wb.hand,
         confidence=float(np.clip(min(kappa_a, kappa_b), 0.0, 1.0)),
-        extra={
-            "rough_grab_s": rough_grab,
-            "rough_release_s": rough_rel,
-            "giver_last_s": ev.giver_last_s,
-            "receiver_first_s": ev.receiver_first_s,
-        },
+        extra={"rough_grab_s": rough_grab, "rough_release_s": rough_rel},
     )
 
 
