@@ -214,7 +214,7 @@ def time_handover(
     held_b = t >= max(rough_grab + 0.03, fit_b[0])
     ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
     # grab: the collision, just before the receiver's residual drops to its quiet level
-    g0, g1 = _window(t, rough_grab - 0.1, min(rough_grab + 0.12, rough_rel - 0.005))
+    g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))
     grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
     reach_s = reach_start(t, gyro_b, grab_s)
     release_s = _release(t, ef_a, grab_s, rough_rel)
