@@ -107,7 +107,11 @@ def _acc_release(
     n = max(3, int(round(0.02 / (t[1] - t[0]))))
     before = float(np.median(ef_a[max(r0, i - n) : i]))
     after = float(np.median(ef_a[i : min(r1, i + n)]))
-    if after < 1.6 * before + 0.5:
+    # contrast judged 10-40 ms either side, so a gradual parting counts too
+    g = n // 2
+    far_before = float(np.median(ef_a[max(r0, i - 2 * n) : max(r0 + 1, i - g)]))
+    far_after = float(np.median(ef_a[min(i + g, r1 - 1) : max(min(r1, i + 2 * n), i + g + 1)]))
+    if far_after < 1.6 * far_before + 0.5:
         return None
     level = before + frac * (after - before)
     k = i
