@@ -18,3 +18,7 @@ class InputError(BatonsenseError):
         self.problem = problem
         where = f"{self.path}:{line}" if line is not None else self.path
         super().__init__(f"{where}: {problem}")
+
+
+class DecodeError(BatonsenseError):
+    """Bytes from a sensor that do not form a valid packet of the expected protocol."""
