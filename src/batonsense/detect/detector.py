@@ -31,7 +31,7 @@ class DetectorConfig:
     grid_rate_hz: float = 400.0
     hop_s: float = 0.02
     window_s: float = 0.4
-    lookahead_s: float = 0.3
+    lookahead_s: float = 0.1
     context_s: float = 3.5
     keep_s: float = 12.0
     stale_s: float = 1.0
