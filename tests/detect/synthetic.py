@@ -55,7 +55,9 @@ def handover_recording(
     rot_a = integrate(Rotation.random(random_state=seed + 100), wa[:kg], rate_hz)
     rot_b = integrate(Rotation.random(random_state=seed + 200), wb, rate_hz)
     baton_rot = rot_a * ma.inv()  # baton = giver's hand through the mount
-    mb = (rot_b[kg].inv() * (baton_rot[-1] * Rotation.from_rotvec(ma.apply(wa[kg - 1]) / rate_hz))).inv()
+    mb = (
+        rot_b[kg].inv() * (baton_rot[-1] * Rotation.from_rotvec(ma.apply(wa[kg - 1]) / rate_hz))
+    ).inv()
     # from the grab on the baton follows the receiver; the giver's hand follows the baton
     baton_after = rot_b[kg:] * mb.inv()
     giver_after = baton_after * ma

@@ -19,8 +19,8 @@ import numpy as np
 
 from batonsense.detect.frames import frame_features
 from batonsense.detect.grid import make_grid, resample
-from batonsense.detect.holder import Fall, Handover, HolderTracker
 from batonsense.detect.handover import time_fall, time_handover
+from batonsense.detect.holder import Fall, Handover, HolderTracker
 from batonsense.model import Exchange, Recording, Role, SensorInfo, SensorStream
 
 
@@ -140,7 +140,7 @@ class ExchangeDetector:
         t0, t1 = recording.start_s, recording.end_s
         edges = np.arange(t0, t1 + chunk_s, chunk_s)
         for i in range(len(edges) - 1):
-            for sid, s in recording.streams.items():
+            for s in recording.streams.values():
                 lo, hi = edges[i], edges[i + 1] if i < len(edges) - 2 else np.inf
                 part = s.between(lo, hi)
                 if len(part):
@@ -186,7 +186,7 @@ class ExchangeDetector:
         done: list[Exchange] = []
         keep: list[Handover | Fall] = []
         for ev in self._pending:
-            ready_s = (ev.receiver_first_s if isinstance(ev, Handover) else ev.fall_s)
+            ready_s = ev.receiver_first_s if isinstance(ev, Handover) else ev.fall_s
             ready_s += cfg.lookahead_s
             if watermark < ready_s and not final:
                 keep.append(ev)

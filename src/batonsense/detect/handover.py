@@ -7,17 +7,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from batonsense.detect.holder import Fall, Handover
-from batonsense.detect.rigid import acc_residual, kink_time
+from batonsense.detect.rigid import acc_residual
 from batonsense.detect.timing import (
     common_impulse,
-    log_step,
-    end_of_coupling,
     fit_rotation,
     free_fall_start,
     jerk,
+    log_step,
     reach_start,
     residual,
-    start_of_coupling,
 )
 from batonsense.model import GRAVITY_MPS2, Exchange, Outcome, SensorInfo, SensorStream
 
@@ -25,15 +23,6 @@ if TYPE_CHECKING:
     from batonsense.detect.detector import DetectorConfig
 
 Grid = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-MIN_THRESHOLD_RADPS = 0.3  # residual floor: sensor noise, wrist flexion, grip give
-
-
-def _threshold(e: np.ndarray) -> float:
-    """Residual level that separates 'held' from 'not held', from a held stretch."""
-    if e.size == 0:
-        return MIN_THRESHOLD_RADPS
-    return max(MIN_THRESHOLD_RADPS, 3.0 * float(np.sqrt(np.median(e**2))))
 
 
 def _acc_level(ef_held: np.ndarray) -> float:
@@ -53,7 +42,12 @@ def _sub(t: np.ndarray, i: int) -> float:
 
 
 def _grab_impact(
-    t: np.ndarray, acc_b: np.ndarray, acc_r: np.ndarray, rate_hz: float, start_s: float, end_s: float
+    t: np.ndarray,
+    acc_b: np.ndarray,
+    acc_r: np.ndarray,
+    rate_hz: float,
+    start_s: float,
+    end_s: float,
 ) -> float | None:
     """First contact: a jerk common to baton and receiving wrist in [start_s, end_s]."""
     return common_impulse(t, jerk(acc_b, rate_hz), jerk(acc_r, rate_hz), start_s, end_s)
@@ -294,9 +288,7 @@ def time_fall(
     grab_s = None
     reach_s = None
     if wb is not None:
-        grab_s = _grab_impact(
-            t, acc_bt, data[wb.id][0], cfg.grid_rate_hz, release_s - 0.3, drop_s
-        )
+        grab_s = _grab_impact(t, acc_bt, data[wb.id][0], cfg.grid_rate_hz, release_s - 0.3, drop_s)
         reach_s = reach_start(t, data[wb.id][1], grab_s if grab_s is not None else drop_s)
     return Exchange(
         giver=wa.athlete,

@@ -55,26 +55,3 @@ def acc_residual(
         if n > max_lever_m:
             r *= max_lever_m / n
     return np.linalg.norm(y - m @ r, axis=1), r
-
-
-def kink_time(t_s: np.ndarray, y: np.ndarray, start_s: float, end_s: float) -> float | None:
-    """Time where y turns from a gentle trend into a steeper rise (hinge fit).
-
-    Fits y ≈ a + b (t − τ) + c max(0, t − τ) with c > 0 by least squares over
-    [start_s, end_s] for every grid τ inside, and returns the best τ.
-    """
-    sel = np.flatnonzero((t_s >= start_s) & (t_s <= end_s))
-    if sel.size < 8:
-        return None
-    tt, yy = t_s[sel] - t_s[sel[0]], y[sel]
-    best, best_tau = np.inf, None
-    for k in range(2, sel.size - 2):
-        tau = tt[k]
-        x = np.column_stack([np.ones_like(tt), tt - tau, np.maximum(0.0, tt - tau)])
-        coef, res, *_ = np.linalg.lstsq(x, yy, rcond=None)
-        if coef[2] <= 0:
-            continue
-        sse = float(res[0]) if res.size else float(np.sum((x @ coef - yy) ** 2))
-        if sse < best:
-            best, best_tau = sse, float(t_s[sel[k]])
-    return best_tau

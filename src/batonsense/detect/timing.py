@@ -38,55 +38,6 @@ def residual(gyro_b: np.ndarray, gyro_w: np.ndarray, rot: np.ndarray) -> np.ndar
     return np.linalg.norm(gyro_b - gyro_w @ rot.T, axis=1)
 
 
-def end_of_coupling(e: np.ndarray, threshold: float) -> int:
-    """Index after the last sample of the leading coupled run: argmin of Σ (e² − thr²)."""
-    c = np.cumsum(e**2 - threshold**2)
-    return int(np.argmin(np.concatenate([[0.0], c])))
-
-
-def start_of_coupling(e: np.ndarray, threshold: float) -> int:
-    """Index of the first sample of the trailing coupled run: argmin of reverse Σ (e² − thr²)."""
-    c = np.cumsum((e**2 - threshold**2)[::-1])[::-1]
-    c = np.concatenate([c, [0.0]])
-    return int(np.argmin(c))
-
-
-def divergence_onset(
-    t_s: np.ndarray,
-    resid_vec: np.ndarray,
-    rough_s: float,
-    base_window_s: tuple[float, float] = (0.15, 0.03),
-    min_level_radps: float = 0.08,
-    noise_factor: float = 4.0,
-) -> float:
-    """When the residual vector starts leaving its value just before rough_s.
-
-    resid_vec: (N,3) ω_b − R ω_w in rad/s.  While the hand holds the baton the
-    residual drifts slowly (wrist flexion, grip give); after the hand lets go it
-    runs away.  Baseline = mean residual over [rough_s − 0.15, rough_s − 0.03];
-    the onset is the last time before rough_s at which the departure from that
-    baseline was below max(min_level, noise_factor × its spread there).
-    Linear interpolation between grid points.
-    """
-    b0, b1 = rough_s - base_window_s[0], rough_s - base_window_s[1]
-    sel = (t_s >= b0) & (t_s <= b1)
-    if np.count_nonzero(sel) < 3:
-        return rough_s
-    base = resid_vec[sel].mean(axis=0)
-    d = np.linalg.norm(resid_vec - base, axis=1)
-    level = max(min_level_radps, noise_factor * float(np.std(d[sel])))
-    i = int(np.searchsorted(t_s, rough_s))
-    i = min(max(i, 1), len(t_s) - 1)
-    if d[i] <= level:  # rough estimate is not past the departure: search forward
-        while i < len(t_s) - 1 and d[i] <= level:
-            i += 1
-    while i > 1 and d[i - 1] > level:
-        i -= 1
-    d0, d1 = d[i - 1], d[i]
-    frac = (level - d0) / (d1 - d0) if d1 != d0 else 1.0
-    return float(t_s[i - 1] + np.clip(frac, 0.0, 1.0) * (t_s[i] - t_s[i - 1]))
-
-
 def common_impulse(
     t_s: np.ndarray,
     jerk_a: np.ndarray,
