@@ -1,18 +1,10 @@
-"""Fine timing of grab, release, reach and drop inside one hand-over window.
+"""Building blocks for timing events inside one hand-over window.
 
-Everything here is a pure function of arrays on one uniform time grid
-(t_s (N,), gyro in rad/s, specific force in m/s²).
-
-Physics used:
-- while a hand holds the baton, ω_baton = R ω_wrist for one constant rotation R
-  (unknown mounts, fixed grip), so the residual e(t) = |ω_baton − R ω_wrist| sits
-  at the noise floor; it grows as soon as the hand and the baton move apart.
-- release = the end of the giver's coupled run; grab = the start of the
-  receiver's coupled run (both found as the minimum of a cumulative cost, which
-  is the maximum-likelihood change point for "small residual" vs "large residual").
-- first contact is a collision: the baton and the receiving hand get a jerk at
-  the same instant; when such a common jerk sits near the kinematic grab it
-  marks the grab more sharply than the residual can.
+Pure functions of arrays on one uniform time grid (t_s (N,), gyro in rad/s,
+specific force in m/s²): the gyro coupling residual |ω_baton − R ω_wrist| (R from
+Kabsch), scale-free change points on log residuals, the onset of a free fall,
+jerk and common impulses, and the start of the receiver's reach.  How they are
+combined is in `handover.py`; why, in docs/detection.md.
 """
 
 from __future__ import annotations

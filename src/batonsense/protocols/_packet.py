@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +29,7 @@ class DecodedPacket:
     seq: the packet's sequence number if the protocol has one (ours: uint16, wraps).
     period_us: nominal sample period in µs if the packet or the caller states it.
     notes: short machine-readable remarks, e.g. "boot", "overflow", "compressed".
+    extra: protocol-specific arrays, e.g. WitMotion's "angles_rad" (N, 3).
     """
 
     protocol: str
@@ -37,6 +39,7 @@ class DecodedPacket:
     seq: int | None = None
     period_us: float | None = None
     notes: tuple[str, ...] = ()
+    extra: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __len__(self) -> int:
         for a in (self.acc_mps2, self.gyro_radps, self.t_sensor_us):
