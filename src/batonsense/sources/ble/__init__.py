@@ -1,0 +1,1 @@
+"""Bluetooth LE ingestion through bleak (real adapters, or the bumble virtual radio)."""

@@ -1,0 +1,270 @@
+"""A virtual batonsense v1 sensor: a bumble GATT peripheral streaming a SensorStream.
+
+It implements the firmware side of `firmware_notes/protocol.md` (data,
+control, Battery and Device Information services; START/STOP/IDENTIFY; BOOT,
+START and LOW_BATTERY flags; seq since boot) on top of a scripted stream of
+samples.  What it models (host times are `time.monotonic()` in s):
+- sample i is taken at host time origin_host_s + (t_s[i] - t_s[0]); the
+  origin is shared by the sensors of one scene (`start(origin_host_s)`), or
+  set by the first START;
+- the sensor's own clock (`SensorClock`: offset and drift) stamps t0_us;
+- connection events every `connection_interval_s` (plus a random delay up to
+  `latency_jitter_s`), each notifying at most `max_packets_per_event` of the
+  packets completed by then: notifications arrive in bursts, as over a radio;
+- injected loss: a packet is dropped with probability `loss` (its seq is
+  missing on the host);
+- a link drop stops streaming (as the firmware does); samples taken until the
+  host writes START again are never measured;
+- the battery drains at `battery_drain_pct_per_h`.
+Every packet assembled is logged in `packets` (ground truth).
+
+bumble's virtual controller answers scan requests with the advertising data
+instead of the scan response data (bumble 0.0.236, controller.py, legacy
+advertising report), so the name is also put into the advertising data, and
+the Flags field is left out to make room (UUID list 18 + name 11 = 29 bytes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import replace
+
+from bumble import att, gatt
+from bumble.core import UUID, AdvertisingData
+from bumble.device import Connection
+
+from batonsense.model import SensorStream
+from batonsense.protocols import batonsense_v1 as v1
+from batonsense.sources.virtual._packets import Fate, Packetizer, PacketRecord, SensorClock
+from batonsense.sources.virtual.radio import VirtualRadio
+
+_LOG = logging.getLogger(__name__)
+_READ, _WRITE = gatt.Characteristic.READABLE, gatt.Characteristic.WRITEABLE
+_P = gatt.Characteristic.Properties
+
+
+def advertising_data(name: str) -> bytes:
+    """Our service UUID and the complete local name (see the module docstring)."""
+    return bytes(AdvertisingData([
+        (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+         bytes(UUID(v1.SERVICE_UUID))),
+        (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()[:11]),
+    ]))
+
+
+class VirtualSensor:
+    """One virtual sensor on `radio` playing `stream` (see the module docstring).
+
+    `await start()` boots it and advertises.  The host subscribes to the data
+    characteristic and writes START to the control characteristic, as with
+    real firmware.  `drop_link()` simulates a drop-out, `reboot()` a reset.
+    """
+
+    def __init__(
+        self,
+        radio: VirtualRadio,
+        stream: SensorStream,
+        *,
+        name: str | None = None,
+        address: str | None = None,
+        clock: SensorClock = SensorClock(),
+        connection_interval_s: float = 0.030,
+        max_packets_per_event: int = 6,
+        loss: float = 0.0,
+        latency_jitter_s: float = 0.0,
+        battery_percent: float = 90.0,
+        battery_drain_pct_per_h: float = 5.0,
+        seed: int = 0,
+    ) -> None:
+        self.device = radio.make_device(name or "BSNS", address)
+        self.address = str(self.device.random_address)
+        self.name = name or v1.NAME_PREFIX + self.address.replace(":", "")[-4:]
+        self.device.name = self.name
+        self.stream = stream
+        self.clock = clock
+        self.connection_interval_s = connection_interval_s
+        self.max_packets_per_event = max_packets_per_event
+        self.loss = loss
+        self.latency_jitter_s = latency_jitter_s
+        self._battery = (battery_percent, battery_drain_pct_per_h / 3600.0)
+        self._rng = random.Random(seed)
+        self.origin_host_s: float | None = None
+        self.boot_host_s = time.monotonic()
+        self.packets: list[PacketRecord] = []
+        self.finished = asyncio.Event()  # set when the whole stream has been played
+        self._settings = v1.Status(v1.State.IDLE, 200, 16, 2000, v1.auto_samples_per_packet(200))
+        self._seq = 0
+        self._pending_flags = int(v1.Flag.BOOT)
+        self._subscribers: set[Connection] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._build_gatt()
+
+    # ------------------------------------------------------------------ GATT
+
+    def _build_gatt(self) -> None:
+        self._data_char = gatt.Characteristic(v1.DATA_CHAR_UUID, _P.NOTIFY, _READ, b"")
+        control = gatt.Characteristic(
+            v1.CONTROL_CHAR_UUID, _P.READ | _P.WRITE, _READ | _WRITE,
+            gatt.CharacteristicValue(
+                read=lambda _c: v1.encode_status(self._settings), write=self._on_control
+            ),
+        )
+        self._battery_char = gatt.Characteristic(
+            v1.BATTERY_LEVEL_CHAR_UUID, _P.READ | _P.NOTIFY, _READ,
+            gatt.CharacteristicValue(read=lambda _c: bytes([self.battery_percent()])),
+        )
+        info = [("2A29", "batonsense"), ("2A24", "virtual-bumble"),
+                ("2A25", self.address.replace(":", "")), ("2A26", "1.0.0")]
+        self.device.add_services([
+            gatt.Service(v1.SERVICE_UUID, [self._data_char, control]),
+            gatt.Service(v1.BATTERY_SERVICE_UUID, [self._battery_char]),
+            gatt.Service(v1.DEVICE_INFO_SERVICE_UUID, [
+                gatt.Characteristic(UUID.from_16_bits(int(u, 16)), _P.READ, _READ, s.encode())
+                for u, s in info
+            ]),
+        ])
+        self._data_char.on("subscription", self._on_subscription)
+        self.device.on("connection", self._on_connection)
+
+    def battery_percent(self) -> int:
+        start, drain_per_s = self._battery
+        level = start - drain_per_s * (time.monotonic() - self.boot_host_s)
+        return max(0, min(100, round(level)))
+
+    async def start(self, origin_host_s: float | None = None) -> None:
+        """Boot and advertise.  origin_host_s: host time of the stream's first
+        sample (None: the time of the first START)."""
+        self.origin_host_s = origin_host_s
+        await self.device.power_on()
+        self.boot_host_s = time.monotonic()
+        self.device.advertising_data = advertising_data(self.name)
+        self.device.scan_response_data = bytes(
+            AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())])
+        )
+        await self.device.start_advertising(
+            auto_restart=True, advertising_interval_min=20.0, advertising_interval_max=20.0
+        )
+
+    def _on_connection(self, connection: Connection) -> None:
+        connection.on("disconnection", lambda _reason: self._on_link_lost(connection))
+
+    def _on_subscription(self, bearer: Connection, notify: bool, _indicate: bool) -> None:
+        if notify:
+            self._subscribers.add(bearer)
+        else:
+            self._subscribers.discard(bearer)
+            self._stop_streaming()
+
+    def _on_link_lost(self, connection: Connection) -> None:
+        self._subscribers.discard(connection)
+        self._stop_streaming()
+
+    def _on_control(self, _connection: Connection, value: bytes) -> None:
+        try:
+            command = v1.decode_command(value)
+        except v1.CommandError as exc:
+            self._settings = replace(self._settings, last_att_error=int(exc.att_error))
+            raise att.ATT_Error(int(exc.att_error)) from exc
+        if command.opcode is v1.Opcode.STOP:
+            self._stop_streaming()
+        elif command.opcode is v1.Opcode.START:
+            if not self._subscribers:
+                raise att.ATT_Error(int(v1.AttError.INVALID_PARAMETER))
+            self._start_streaming(command)
+
+    # ------------------------------------------------------------- streaming
+
+    def _start_streaming(self, command: v1.Command) -> None:
+        self._stop_streaming()
+        rate_hz = self.stream.rate_hz
+        spp = command.samples_per_packet or v1.auto_samples_per_packet(round(rate_hz))
+        assert command.rate_hz and command.acc_range_g and command.gyro_range_dps
+        self._settings = v1.Status(
+            v1.State.STREAMING, command.rate_hz, command.acc_range_g, command.gyro_range_dps, spp
+        )
+        now = time.monotonic()
+        if self.origin_host_s is None:
+            self.origin_host_s = now
+        packetizer = Packetizer(self.stream.t_s, spp, self.origin_host_s)
+        packetizer.skip_to(now)  # the IMU was not running before START
+        if self._packetizer_done(packetizer):
+            return
+        self._pending_flags |= int(v1.Flag.START)
+        self._task = asyncio.create_task(self._stream(packetizer), name=f"virtual-{self.name}")
+
+    def _packetizer_done(self, packetizer: Packetizer) -> bool:
+        if packetizer.done:
+            self.finished.set()
+        return packetizer.done
+
+    def _stop_streaming(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._settings = replace(self._settings, state=v1.State.IDLE)
+
+    async def _stream(self, packetizer: Packetizer) -> None:
+        event_s = time.monotonic()
+        while not packetizer.done:
+            event_s += self.connection_interval_s
+            jitter_s = self._rng.uniform(0.0, self.latency_jitter_s)
+            await asyncio.sleep(max(0.0, event_s + jitter_s - time.monotonic()))
+            await self._connection_event(packetizer)
+        self.finished.set()
+        self._settings = replace(self._settings, state=v1.State.IDLE)
+
+    async def _connection_event(self, packetizer: Packetizer) -> None:
+        """Notify up to max_packets_per_event packets completed by now."""
+        for _ in range(self.max_packets_per_event):
+            bounds = packetizer.take_ready(time.monotonic())
+            if bounds is None:
+                return
+            await self._send(packetizer, *bounds)
+
+    async def _send(self, packetizer: Packetizer, first: int, end: int) -> None:
+        sample0_host_s = packetizer.host_s(first)
+        t0_us = self.clock.sensor_us(sample0_host_s, self.boot_host_s)
+        flags = self._pending_flags | (int(v1.Flag.LOW_BATTERY) if self.battery_percent() < 10 else 0)
+        seq, self._seq, self._pending_flags = self._seq, (self._seq + 1) & 0xFFFF, 0
+        lost = self._rng.random() < self.loss
+        notified = None
+        if not lost:
+            s = self._settings
+            payload = v1.encode_packet(
+                seq=seq, t0_us=t0_us, period_us=round(1e6 / self.stream.rate_hz),
+                acc_mps2=self.stream.acc_mps2[first:end],
+                gyro_radps=self.stream.gyro_radps[first:end],
+                acc_range_g=s.acc_range_g, gyro_range_dps=s.gyro_range_dps, flags=flags,
+            )
+            notified = time.monotonic()
+            await self.device.notify_subscribers(self._data_char, payload)
+        fate = Fate.LOST if lost else Fate.SENT
+        self.packets.append(
+            PacketRecord(seq, first, end - first, sample0_host_s, t0_us, notified, fate, flags)
+        )
+
+    # ------------------------------------------------------------- scripted
+
+    async def drop_link(self) -> None:
+        """A drop-out: disconnect every central (the host sees an unsolicited disconnect)."""
+        for connection in list(self.device.connections.values()):
+            await connection.disconnect()
+
+    async def reboot(self) -> None:
+        """A reset: the link drops, seq restarts at 0, the clock at 0, next packet has BOOT."""
+        await self.drop_link()
+        self._seq, self._pending_flags = 0, int(v1.Flag.BOOT)
+        self.boot_host_s = time.monotonic()
+        self.clock = SensorClock(0.0, self.clock.drift_ppm)
+
+    async def stop(self) -> None:
+        """Stop streaming and disconnect."""
+        self._stop_streaming()
+        await self.drop_link()
+
+    def samples(self, fate: Fate) -> int:
+        """Samples in packets with this fate so far."""
+        return sum(p.count for p in self.packets if p.fate is fate)
