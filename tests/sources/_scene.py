@@ -23,15 +23,19 @@ def streams(duration_s: float = 1.5, seed: int = 0) -> tuple[SensorStream, ...]:
     return tuple(out)
 
 
-async def scene(n: int, **sensor_kwargs: Any) -> tuple[VirtualRadio, list[VirtualSensor], BumbleBackend]:
+async def scene(
+    n: int, **sensor_kwargs: Any
+) -> tuple[VirtualRadio, list[VirtualSensor], BumbleBackend]:
     """Start n virtual sensors (drifting clocks with different offsets)."""
     radio = VirtualRadio()
     pool = streams()
     sensors = [
         VirtualSensor(
-            radio, pool[i % len(pool)],
+            radio,
+            pool[i % len(pool)],
             clock=SensorClock(offset_s=10.0 * i, drift_ppm=(-30.0, 20.0, 45.0)[i % 3]),
-            seed=i, **sensor_kwargs,
+            seed=i,
+            **sensor_kwargs,
         )
         for i in range(n)
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from batonsense.protocols import DecodedPacket
 from batonsense.sources.ble.ingest import Ingestor, RawNotification
@@ -36,7 +37,7 @@ def test_ingest_three_sensors_counts_and_raw_record() -> None:
                 {r.seq for r in s.packets if r.fate is Fate.LOST}
             )
         assert len(raw) == sum(len(v) for v in decoded.values())
-        assert all(a.host_s <= b.host_s for a, b in zip(raw, raw[1:]))
+        assert all(a.host_s <= b.host_s for a, b in itertools.pairwise(raw))
 
     run(body)
 
@@ -61,8 +62,10 @@ def test_drop_out_reconnects_and_records_the_gap() -> None:
         _, sensors, backend = await scene(2)
         decoded: list[DecodedPacket] = []
         async with Ingestor(
-            backend=backend, on_packet=lambda sensor, _h, p: decoded.append(p)
-            if sensor == sensors[0].address else None,
+            backend=backend,
+            on_packet=lambda sensor, _h, p: (
+                decoded.append(p) if sensor == sensors[0].address else None
+            ),
         ) as ingest:
             await ingest.connect_all(await ingest.scan(timeout_s=0.2))
             await asyncio.sleep(0.4)

@@ -22,7 +22,7 @@ def test_scan_finds_three_virtual_sensors() -> None:
         )
         assert set(found) == {s.address for s in sensors}
         for s in sensors:
-            device, adv = found[s.address]
+            _device, adv = found[s.address]
             assert adv.local_name == s.name and s.name.startswith(v1.NAME_PREFIX)
             assert adv.service_uuids == [v1.SERVICE_UUID]
 
@@ -33,7 +33,9 @@ def test_scan_filter_excludes_other_services() -> None:
     async def body() -> None:
         _, _, backend = await scene(2)
         other = "0000180d-0000-1000-8000-00805f9b34fb"
-        found = await BleakScanner.discover(timeout=0.2, service_uuids=[other], backend=backend.scanner)
+        found = await BleakScanner.discover(
+            timeout=0.2, service_uuids=[other], backend=backend.scanner
+        )
         assert found == []
 
     run(body)

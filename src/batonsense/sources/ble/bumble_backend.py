@@ -15,7 +15,6 @@ virtual controller reports a constant -50 dBm), connection parameters.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import Callable
@@ -81,12 +80,11 @@ def _advertisement_data(adv: Advertisement) -> tuple[str | None, AdvertisementDa
         AdvertisingData.SHORTENED_LOCAL_NAME
     )
     uuids = [
-        uuid_str(u)
-        for t in _UUID_LIST_TYPES
-        for uuid_list in data.get_all(t)
-        for u in uuid_list
+        uuid_str(u) for t in _UUID_LIST_TYPES for uuid_list in data.get_all(t) for u in uuid_list
     ]
-    manufacturer = {int(cid): bytes(v) for cid, v in data.get_all(AdvertisingData.MANUFACTURER_SPECIFIC_DATA)}
+    manufacturer = {
+        int(cid): bytes(v) for cid, v in data.get_all(AdvertisingData.MANUFACTURER_SPECIFIC_DATA)
+    }
     service_data: dict[str, bytes] = {}
     for t in (AdvertisingData.SERVICE_DATA_16_BIT_UUID, AdvertisingData.SERVICE_DATA_128_BIT_UUID):
         service_data.update({uuid_str(u): bytes(v) for u, v in data.get_all(t)})
@@ -200,7 +198,7 @@ class BumbleBleakClient(BaseBleakClient):
         async with self._radio.connect_lock:
             try:
                 connection = await central.connect(Address(self.address), timeout=timeout_s)
-            except (core.TimeoutError, asyncio.TimeoutError) as exc:
+            except (TimeoutError, core.TimeoutError) as exc:
                 raise TimeoutError(f"{self.address}: connection timed out") from exc
             except core.BaseBumbleError as exc:
                 raise BleakError(f"{self.address}: connect failed: {exc}") from exc
@@ -279,7 +277,9 @@ class BumbleBleakClient(BaseBleakClient):
         self._require_connected()
         await characteristic.obj.write_value(bytes(data), with_response=response)
 
-    async def write_gatt_descriptor(self, descriptor: BleakGATTDescriptor, data: SizedBuffer) -> None:
+    async def write_gatt_descriptor(
+        self, descriptor: BleakGATTDescriptor, data: SizedBuffer
+    ) -> None:
         self._require_connected()
         await descriptor.obj.write_value(bytes(data), with_response=True)
 
@@ -316,4 +316,10 @@ def bumble_backend(radio: VirtualRadio) -> BumbleBackend:
     return BumbleBackend(scanner, client)
 
 
-__all__ = ["BumbleBackend", "BumbleBleakClient", "BumbleBleakScanner", "BumblePeer", "bumble_backend"]
+__all__ = [
+    "BumbleBackend",
+    "BumbleBleakClient",
+    "BumbleBleakScanner",
+    "BumblePeer",
+    "bumble_backend",
+]

@@ -28,13 +28,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.exc import BleakError
 from bleak_retry_connector import establish_connection
 
+from batonsense.errors import DecodeError
 from batonsense.protocols import DecodedPacket
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.sources.ble.bumble_backend import BumbleBackend
@@ -120,7 +121,7 @@ class Ingestor:
         self._consumer: asyncio.Task[None] | None = None
         self._reconnect_tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Ingestor:
+    async def __aenter__(self) -> Self:
         self._consumer = asyncio.create_task(self._consume(), name="ble-consumer")
         return self
 
@@ -189,7 +190,9 @@ class Ingestor:
                 await self._arm(link)
             except (BleakError, TimeoutError) as exc:
                 delay_s = self._backoff_s[min(attempt, len(self._backoff_s) - 1)]
-                _LOG.info("%s: reconnect failed (%s), retrying in %.1f s", link.address, exc, delay_s)
+                _LOG.info(
+                    "%s: reconnect failed (%s), retrying in %.1f s", link.address, exc, delay_s
+                )
                 await asyncio.sleep(delay_s)
                 continue
             link.reconnects += 1
@@ -202,6 +205,8 @@ class Ingestor:
             item = await self.queue.get()
             try:
                 self._handle(item)
+            except Exception:  # noqa: BLE001 - a bug downstream must not stop ingestion
+                _LOG.exception("%s: handling a notification failed", item.sensor)
             finally:
                 self.queue.task_done()
 
@@ -215,7 +220,7 @@ class Ingestor:
         link.last_seen_host_s = item.host_s
         try:
             packet = self._decode(item.data)
-        except Exception as exc:  # a bad notification is counted, never fatal
+        except DecodeError as exc:  # a bad notification is counted, never fatal
             link.decode_errors += 1
             _LOG.debug("%s: undecodable notification: %s", item.sensor, exc)
             return

@@ -44,15 +44,22 @@ from batonsense.sources.virtual.radio import VirtualRadio
 _LOG = logging.getLogger(__name__)
 _READ, _WRITE = gatt.Characteristic.READABLE, gatt.Characteristic.WRITEABLE
 _P = gatt.Characteristic.Properties
+_STEADY_CLOCK = SensorClock()
 
 
 def advertising_data(name: str) -> bytes:
     """Our service UUID and the complete local name (see the module docstring)."""
-    return bytes(AdvertisingData([
-        (AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
-         bytes(UUID(v1.SERVICE_UUID))),
-        (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()[:11]),
-    ]))
+    return bytes(
+        AdvertisingData(
+            [
+                (
+                    AdvertisingData.COMPLETE_LIST_OF_128_BIT_SERVICE_CLASS_UUIDS,
+                    bytes(UUID(v1.SERVICE_UUID)),
+                ),
+                (AdvertisingData.COMPLETE_LOCAL_NAME, name.encode()[:11]),
+            ]
+        )
+    )
 
 
 class VirtualSensor:
@@ -70,7 +77,7 @@ class VirtualSensor:
         *,
         name: str | None = None,
         address: str | None = None,
-        clock: SensorClock = SensorClock(),
+        clock: SensorClock = _STEADY_CLOCK,
         connection_interval_s: float = 0.030,
         max_packets_per_event: int = 6,
         loss: float = 0.0,
@@ -107,25 +114,40 @@ class VirtualSensor:
     def _build_gatt(self) -> None:
         self._data_char = gatt.Characteristic(v1.DATA_CHAR_UUID, _P.NOTIFY, _READ, b"")
         control = gatt.Characteristic(
-            v1.CONTROL_CHAR_UUID, _P.READ | _P.WRITE, _READ | _WRITE,
+            v1.CONTROL_CHAR_UUID,
+            _P.READ | _P.WRITE,
+            _READ | _WRITE,
             gatt.CharacteristicValue(
                 read=lambda _c: v1.encode_status(self._settings), write=self._on_control
             ),
         )
         self._battery_char = gatt.Characteristic(
-            v1.BATTERY_LEVEL_CHAR_UUID, _P.READ | _P.NOTIFY, _READ,
+            v1.BATTERY_LEVEL_CHAR_UUID,
+            _P.READ | _P.NOTIFY,
+            _READ,
             gatt.CharacteristicValue(read=lambda _c: bytes([self.battery_percent()])),
         )
-        info = [("2A29", "batonsense"), ("2A24", "virtual-bumble"),
-                ("2A25", self.address.replace(":", "")), ("2A26", "1.0.0")]
-        self.device.add_services([
-            gatt.Service(v1.SERVICE_UUID, [self._data_char, control]),
-            gatt.Service(v1.BATTERY_SERVICE_UUID, [self._battery_char]),
-            gatt.Service(v1.DEVICE_INFO_SERVICE_UUID, [
-                gatt.Characteristic(UUID.from_16_bits(int(u, 16)), _P.READ, _READ, s.encode())
-                for u, s in info
-            ]),
-        ])
+        info = [
+            ("2A29", "batonsense"),
+            ("2A24", "virtual-bumble"),
+            ("2A25", self.address.replace(":", "")),
+            ("2A26", "1.0.0"),
+        ]
+        self.device.add_services(
+            [
+                gatt.Service(v1.SERVICE_UUID, [self._data_char, control]),
+                gatt.Service(v1.BATTERY_SERVICE_UUID, [self._battery_char]),
+                gatt.Service(
+                    v1.DEVICE_INFO_SERVICE_UUID,
+                    [
+                        gatt.Characteristic(
+                            UUID.from_16_bits(int(u, 16)), _P.READ, _READ, s.encode()
+                        )
+                        for u, s in info
+                    ],
+                ),
+            ]
+        )
         self._data_char.on("subscription", self._on_subscription)
         self.device.on("connection", self._on_connection)
 
@@ -227,17 +249,23 @@ class VirtualSensor:
     async def _send(self, packetizer: Packetizer, first: int, end: int) -> None:
         sample0_host_s = packetizer.host_s(first)
         t0_us = self.clock.sensor_us(sample0_host_s, self.boot_host_s)
-        flags = self._pending_flags | (int(v1.Flag.LOW_BATTERY) if self.battery_percent() < 10 else 0)
+        flags = self._pending_flags | (
+            int(v1.Flag.LOW_BATTERY) if self.battery_percent() < 10 else 0
+        )
         seq, self._seq, self._pending_flags = self._seq, (self._seq + 1) & 0xFFFF, 0
         lost = self._rng.random() < self.loss
         notified = None
         if not lost:
             s = self._settings
             payload = v1.encode_packet(
-                seq=seq, t0_us=t0_us, period_us=round(1e6 / self.stream.rate_hz),
+                seq=seq,
+                t0_us=t0_us,
+                period_us=round(1e6 / self.stream.rate_hz),
                 acc_mps2=self.stream.acc_mps2[first:end],
                 gyro_radps=self.stream.gyro_radps[first:end],
-                acc_range_g=s.acc_range_g, gyro_range_dps=s.gyro_range_dps, flags=flags,
+                acc_range_g=s.acc_range_g,
+                gyro_range_dps=s.gyro_range_dps,
+                flags=flags,
             )
             notified = time.monotonic()
             await self.device.notify_subscribers(self._data_char, payload)
