@@ -1,0 +1,235 @@
+"""Streaming sensor-clock → host-monotonic-clock mapping for one sensor."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+
+from ._hull import envelope_line
+from ._records import HOST_CLOCK, ClockFit, ClockReset, ResetReason, SyncState
+from ._window import EnvelopeWindow
+
+
+class ClockMapper:
+    """Maps one sensor's timestamps onto the host's monotonic clock, packet by packet.
+
+    Feed it, for every packet, the sensor time (s) at which the packet was
+    complete — the time of its *last* sample; a protocol that stamps the first
+    sample adds (n − 1) / rate — and the host's monotonic receive time (s).
+    It fits host = offset + (1 + drift)·sensor on the lower envelope of
+    (host − sensor) over the last `horizon_s` of sensor time: radio and OS
+    only ever add delay, so the packets that came fastest pin the line and
+    late ones (bursts, OS stalls) do not pull it.
+
+    horizon_s: fitting window (sensor time);  drift_bound_ppm: |drift| limit;
+    drift_min_span_s: below this span only the offset is fitted and the drift
+    stays at its prior (0, or the last epoch's value after a reset: same
+    crystal) — over a short span the envelope's few lucky packets make a
+    worse slope than none (simulated at 15–50 ms intervals: 20 s beats 5 s);  wrap_period_s: the raw counter's period (uint32 µs: 4294.967296;
+    None: no wrap);  latency_floor_s: the delay no packet can beat (air time +
+    controller-to-host transport), subtracted from the mapping if known, else
+    it stays in the mapped times as a bias common to like sensors on one
+    adapter;  max_delay_s: a packet later than this (and `late_run` in a row)
+    means the clock jumped;  early_tolerance_s: a packet earlier than the fit
+    by more than this (plus the drift bound over the window) means a jump.
+    """
+
+    clock = HOST_CLOCK
+
+    def __init__(
+        self,
+        *,
+        horizon_s: float = 60.0,
+        drift_bound_ppm: float = 200.0,
+        drift_min_span_s: float = 20.0,
+        wrap_period_s: float | None = None,
+        latency_floor_s: float = 0.0,
+        max_delay_s: float = 1.0,
+        early_tolerance_s: float = 0.05,
+        late_run: int = 3,
+        block_s: float = 1.0,
+    ) -> None:
+        if horizon_s <= 0 or block_s <= 0 or drift_bound_ppm < 0:
+            raise ValueError("horizon_s and block_s must be > 0, drift_bound_ppm >= 0")
+        self.horizon_s = horizon_s
+        self.drift_bound = drift_bound_ppm * 1e-6
+        self.drift_min_span_s = drift_min_span_s
+        self.wrap_period_s = wrap_period_s
+        self.latency_floor_s = latency_floor_s
+        self.max_delay_s = max_delay_s
+        self.early_tolerance_s = early_tolerance_s
+        self.late_run = late_run
+        self.block_s = block_s
+        self.resets: list[ClockReset] = []
+        self.n_rejected = 0  # non-finite inputs, ignored
+        self._epoch = -1
+        self._drift_prior = 0.0
+        self._late_count = 0
+        self._window: EnvelopeWindow | None = None
+
+    # -- input ---------------------------------------------------------------
+
+    def observe(self, sensor_time_s: float, host_receive_s: float) -> ClockReset | None:
+        """Add one packet: raw sensor time (s) of its last sample, host receive time (s).
+
+        Returns the reset it caused (also appended to `resets`), else None.
+        """
+        raw, host = float(sensor_time_s), float(host_receive_s)
+        if not (math.isfinite(raw) and math.isfinite(host)):
+            self.n_rejected += 1
+            return None
+        if self._window is None:
+            self._start_epoch(raw, host)
+            return None
+        reason = self._advance(raw, host)
+        if reason is not None:
+            return self._reset(raw, host, reason)
+        return None
+
+    def map_block(self, sensor_times_s: np.ndarray, host_receive_s: float) -> np.ndarray:
+        """Observe a packet (its last sample's time) and return all its samples on the host clock.
+
+        sensor_times_s: raw sample times of one packet in s, in order; returns
+        host monotonic times in s (float64, same shape).
+        """
+        t = np.asarray(sensor_times_s, dtype=np.float64)
+        if t.size:
+            self.observe(float(t[-1]), host_receive_s)
+        return self.to_host_s(t)
+
+    # -- output --------------------------------------------------------------
+
+    def to_host_s(self, sensor_time_s: np.ndarray | float) -> np.ndarray:
+        """Host monotonic times (s) of raw sensor times (s) near the last packet's.
+
+        Raw times are unwrapped to the one nearest the last packet (within half
+        a wrap period).  NaN while nothing has been observed.
+        """
+        raw = np.asarray(sensor_time_s, dtype=np.float64)
+        if self._window is None:
+            return np.full(raw.shape, np.nan)
+        unwrapped = self._unwrap_near(raw)
+        u = unwrapped - self._u_ref
+        return unwrapped + self._d_ref + self._intercept + self._slope * u - self.latency_floor_s
+
+    @property
+    def mean_delay_s(self) -> float:
+        """Mean gap (s) of the window's packets above the envelope; NaN before any."""
+        w = self._window
+        if w is None or len(w) == 0:
+            return math.nan
+        return w.sum_d / w.n - (self._intercept + self._slope * w.sum_u / w.n)
+
+    @property
+    def fit(self) -> ClockFit:
+        """The current mapping, with diagnostics.
+
+        uncertainty_s is a heuristic: the median over the window's 1-s blocks
+        of the lowest packet's gap above the line (how tightly the envelope is
+        pinned), plus the drift's possible error carried over half the span
+        (the full bound before drift is fitted).  It cannot see a bias no
+        packet reveals (a latency floor, or packets that never leave just
+        before a connection event).
+        """
+        w = self._window
+        if w is None or len(w) == 0:
+            return ClockFit(math.nan, 0.0, 0, 0.0, math.nan, math.inf, SyncState.EMPTY, self._epoch)
+        span = w.u_last - w.u_first
+        gaps = w.block_min_gaps(self._intercept, self._slope)
+        pin = statistics.median(gaps)
+        drift_err = self.drift_bound if self._state is SyncState.OFFSET_ONLY else 2 * pin / span
+        offset = self._d_ref + self._intercept - self._slope * self._u_ref - self.latency_floor_s
+        return ClockFit(
+            offset_s=offset,
+            drift_ppm=self._slope * 1e6,
+            n_points=w.n,
+            span_s=span,
+            mean_delay_s=self.mean_delay_s,
+            uncertainty_s=pin + drift_err * span / 2,
+            state=self._state,
+            epoch=self._epoch,
+        )
+
+    # -- internals -----------------------------------------------------------
+
+    def _start_epoch(self, raw: float, host: float) -> None:
+        self._epoch += 1
+        self._wraps = 0
+        self._raw_last = raw
+        self._unwrapped_last = raw
+        self._u_ref = raw
+        self._d_ref = host - raw
+        self._late_count = 0
+        self._window = EnvelopeWindow(self.horizon_s, self.block_s)
+        self._window.push(0.0, 0.0)
+        self._intercept, self._slope = 0.0, self._drift_prior
+        self._state = SyncState.OFFSET_ONLY
+
+    def _reset(self, raw: float, host: float, reason: ResetReason) -> ClockReset:
+        if self._state is SyncState.TRACKING:
+            self._drift_prior = self._slope
+        self._start_epoch(raw, host)
+        event = ClockReset(host, raw, reason, self._epoch)
+        self.resets.append(event)
+        return event
+
+    def _advance(self, raw: float, host: float) -> ResetReason | None:
+        """Unwrap, check plausibility, add the point and refit; a reason if the clock jumped."""
+        unwrapped = self._unwrap_forward(raw, host)
+        if unwrapped is None:
+            return ResetReason.BACKWARDS
+        u = unwrapped - self._u_ref
+        d = host - unwrapped - self._d_ref
+        gap = d - (self._intercept + self._slope * u)
+        w = self._window
+        assert w is not None
+        # Before drift is fitted the envelope may rest on one stalled packet.
+        base = self.early_tolerance_s if self._state is SyncState.TRACKING else self.max_delay_s
+        if gap < -(base + self.drift_bound * max(u - w.u_first, 0.0)):
+            return ResetReason.EARLY
+        if gap > self.max_delay_s:
+            self._late_count += 1
+            if self._late_count >= self.late_run:
+                return ResetReason.LATE
+            return None  # a single stall: ignore the point
+        self._late_count = 0
+        self._raw_last, self._unwrapped_last = raw, unwrapped
+        w.push(u, d)
+        self._refit()
+        return None
+
+    def _unwrap_forward(self, raw: float, host: float) -> float | None:
+        """Unwrapped time of a new raw time, or None if the counter went back (not a wrap)."""
+        if raw >= self._raw_last:
+            return self._unwrapped_last + (raw - self._raw_last)
+        period = self.wrap_period_s
+        if period is None or self._raw_last - raw < period / 2:
+            return None
+        candidate = self._unwrapped_last + (raw - self._raw_last) % period
+        predicted = candidate + self._d_ref + self._intercept + self._slope * (candidate - self._u_ref)
+        slack = self.max_delay_s + self.drift_bound * (candidate - self._unwrapped_last)
+        if abs(host - predicted) > slack:
+            return None
+        return candidate
+
+    def _unwrap_near(self, raw: np.ndarray) -> np.ndarray:
+        delta = raw - self._raw_last
+        period = self.wrap_period_s
+        if period is not None:
+            delta = (delta + period / 2) % period - period / 2
+        return self._unwrapped_last + delta
+
+    def _refit(self) -> None:
+        w = self._window
+        assert w is not None
+        hx, hy = w.hull()
+        mean_u = w.sum_u / w.n
+        if w.u_last - w.u_first >= self.drift_min_span_s:
+            lo, hi = -self.drift_bound, self.drift_bound
+            self._state = SyncState.TRACKING
+        else:
+            lo = hi = self._drift_prior
+            self._state = SyncState.OFFSET_ONLY
+        self._intercept, self._slope = envelope_line(hx, hy, mean_u, lo, hi, self._drift_prior)
