@@ -27,7 +27,9 @@ class Dejitterer:
     Notifications lost on the sensor are not numbered either: a receive gap
     longer than `gap_s` (and two periods) is filled with as many missed
     notifications as fit; shorter losses shift later samples by a period
-    until the envelope's early-packet check resets the fit.
+    until the envelope's early-packet check resets the fit.  The rate error
+    (per cent, not ppm: the MCU's oscillator) is fitted after
+    drift_min_span_s, much sooner than ClockMapper's crystal drift.
     """
 
     clock = HOST_CLOCK
@@ -39,6 +41,7 @@ class Dejitterer:
         *,
         rate_tolerance_ppm: float = 10_000.0,
         horizon_s: float = 60.0,
+        drift_min_span_s: float = 3.0,
         gap_s: float = 0.25,
         latency_floor_s: float = 0.0,
     ) -> None:
@@ -54,6 +57,7 @@ class Dejitterer:
         self._mapper = ClockMapper(
             horizon_s=horizon_s,
             drift_bound_ppm=rate_tolerance_ppm,
+            drift_min_span_s=drift_min_span_s,
             latency_floor_s=latency_floor_s,
         )
 
