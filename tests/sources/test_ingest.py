@@ -83,3 +83,27 @@ def test_drop_out_reconnects_and_records_the_gap() -> None:
         assert len(starts) == 2  # the first START and the one after the reconnect
 
     run(body)
+
+
+def test_sensor_reboot_mid_stream_restarts_seq_with_boot_flag() -> None:
+    async def body() -> None:
+        _, sensors, backend = await scene(1)
+        decoded: list[DecodedPacket] = []
+        async with Ingestor(
+            backend=backend, on_packet=lambda _s, _h, p: decoded.append(p)
+        ) as ingest:
+            await ingest.connect_all(await ingest.scan(timeout_s=0.2))
+            await asyncio.sleep(0.3)
+            await sensors[0].reboot()
+            await sensors[0].finished.wait()
+            await asyncio.sleep(0.05)
+            await ingest.drain()
+        boots = [i for i, p in enumerate(decoded) if "boot" in p.notes]
+        assert len(boots) == 2 and boots[0] == 0
+        after = decoded[boots[1]]
+        assert after.seq == 0 and "start" in after.notes
+        assert after.t_sensor_us is not None and decoded[boots[1] - 1].t_sensor_us is not None
+        assert after.t_sensor_us[0] < decoded[boots[1] - 1].t_sensor_us[0]  # clock went back
+        assert ingest.links[sensors[0].address].reconnects == 1
+
+    run(body)

@@ -6,7 +6,9 @@ import asyncio
 import time
 
 import numpy as np
+import pytest
 from bleak import BleakClient, BleakScanner
+from bleak.exc import BleakError
 
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.sources.virtual import Fate
@@ -85,5 +87,22 @@ def test_three_sensors_stream_through_bleak_client() -> None:
             np.testing.assert_allclose(
                 p0.acc_mps2, s.stream.acc_mps2[rec.first : rec.first + rec.count], atol=0.01
             )
+
+    run(body)
+
+
+def test_control_rejects_bad_writes_with_att_errors() -> None:
+    async def body() -> None:
+        _, sensors, backend = await scene(1)
+        async with BleakClient(sensors[0].address, backend=backend.client) as client:
+            for command, code in (
+                (v1.encode_start(), v1.AttError.INVALID_PARAMETER),  # not subscribed yet
+                (b"\x7f", v1.AttError.UNKNOWN_OPCODE),
+                (b"\x01\x00", v1.AttError.INVALID_LENGTH),
+            ):
+                with pytest.raises(BleakError, match=f"ATT error 0x{int(code):02X}"):
+                    await client.write_gatt_char(v1.CONTROL_CHAR_UUID, command, response=True)
+            status = v1.decode_status(await client.read_gatt_char(v1.CONTROL_CHAR_UUID))
+            assert status.state is v1.State.IDLE
 
     run(body)

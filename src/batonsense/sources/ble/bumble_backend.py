@@ -15,9 +15,10 @@ virtual controller reports a constant -50 dBm), connection parameters.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -30,7 +31,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, AdvertisementDataCallback, BaseBleakScanner
 from bleak.backends.service import BleakGATTService, BleakGATTServiceCollection
 from bleak.exc import BleakError
-from bumble import core
+from bumble import att, core
 from bumble.core import AdvertisingData
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
@@ -255,6 +256,16 @@ class BumbleBleakClient(BaseBleakClient):
     async def unpair(self) -> None:
         _LOG.info("%s: unpairing is not modelled by the virtual radio; ignored", self.address)
 
+    @contextlib.contextmanager
+    def _as_bleak_error(self) -> Iterator[None]:
+        """bumble's ATT errors become BleakError naming the ATT error code."""
+        try:
+            yield
+        except att.ATT_Error as exc:
+            raise BleakError(f"{self.address}: ATT error 0x{exc.error_code:02X}") from exc
+        except core.BaseBumbleError as exc:
+            raise BleakError(f"{self.address}: {exc}") from exc
+
     def _require_connected(self) -> None:
         if self._connection is None:
             raise BleakError(f"{self.address}: not connected")
@@ -263,25 +274,29 @@ class BumbleBleakClient(BaseBleakClient):
         self, characteristic: BleakGATTCharacteristic, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         self._require_connected()
-        return bytearray(await characteristic.obj.read_value())
+        with self._as_bleak_error():
+            return bytearray(await characteristic.obj.read_value())
 
     async def read_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, *, use_cached: bool = False, **kwargs: Any
     ) -> bytearray:
         self._require_connected()
-        return bytearray(await descriptor.obj.read_value())
+        with self._as_bleak_error():
+            return bytearray(await descriptor.obj.read_value())
 
     async def write_gatt_char(
         self, characteristic: BleakGATTCharacteristic, data: SizedBuffer, response: bool
     ) -> None:
         self._require_connected()
-        await characteristic.obj.write_value(bytes(data), with_response=response)
+        with self._as_bleak_error():
+            await characteristic.obj.write_value(bytes(data), with_response=response)
 
     async def write_gatt_descriptor(
         self, descriptor: BleakGATTDescriptor, data: SizedBuffer
     ) -> None:
         self._require_connected()
-        await descriptor.obj.write_value(bytes(data), with_response=True)
+        with self._as_bleak_error():
+            await descriptor.obj.write_value(bytes(data), with_response=True)
 
     async def start_notify(
         self, characteristic: BleakGATTCharacteristic, callback: NotifyCallback, **kwargs: Any
