@@ -65,6 +65,7 @@ class SensorModel:
     firmware_s: float = 0.0001
     payload_bytes: int = 58
     reboot_after_s: float | None = None  # host seconds into the stream
+    send_hold_max_s: float = 0.0  # firmware holds each packet a random 0..this before queueing
     reboot_pause_s: float = 2.0
 
 
@@ -87,13 +88,15 @@ class LinkModel:
 class Stream:
     """What one simulated sensor delivered.  Per packet p (lost ones included):
 
-    stamp_s[p]: raw counter time (s) of the last sample; sample_raw_s[p, i]:
+    stamp_s[p]: raw counter time (s) of the last sample; queued_raw_s[p]: raw
+    counter time at which it was queued (after any hold); sample_raw_s[p, i]:
     raw counter times of its samples; true_host_s[p, i]: when they were
     really taken, on the host clock; receive_s[p]: host receive time (NaN:
     lost); epoch[p]: reboots before it.  latency_floor_s: the model's floor.
     """
 
     stamp_s: np.ndarray
+    queued_raw_s: np.ndarray
     sample_raw_s: np.ndarray
     true_host_s: np.ndarray
     receive_s: np.ndarray
@@ -117,10 +120,15 @@ def simulate_stream(
 ) -> Stream:
     """duration_s of host time of one sensor streaming over one link."""
     stamps, raws, trues, epochs = _sensor_packets(duration_s, sensor)
-    ready = trues[:, -1] + sensor.firmware_s
+    hold = rng.uniform(0.0, sensor.send_hold_max_s, stamps.size)
+    scale = 1.0 + sensor.drift_ppm * 1e-6
+    queued = stamps + hold * scale
+    if sensor.counter_period_s is not None:
+        queued = np.mod(queued, sensor.counter_period_s)
+    ready = np.maximum.accumulate(trues[:, -1] + hold) + sensor.firmware_s
     arrive = _link_layer(ready, sensor, link, rng)
     receive = _host_side(arrive, link, rng)
-    return Stream(stamps, raws, trues, receive, epochs, latency_floor_s(sensor, link))
+    return Stream(stamps, queued, raws, trues, receive, epochs, latency_floor_s(sensor, link))
 
 
 def _sensor_packets(
