@@ -108,7 +108,8 @@ def test_encoder_saturates_like_the_imu() -> None:
 
 
 def test_encoder_rejects_what_the_protocol_cannot_carry() -> None:
-    ok = dict(seq=0, t0_us=0, period_us=5000, acc_mps2=np.zeros((2, 3)), gyro_radps=np.zeros((2, 3)))
+    zeros = np.zeros((2, 3))
+    ok = {"seq": 0, "t0_us": 0, "period_us": 5000, "acc_mps2": zeros, "gyro_radps": zeros}
     with pytest.raises(ValueError):
         v1.encode_packet(**{**ok, "acc_mps2": np.zeros((20, 3)), "gyro_radps": np.zeros((20, 3))})
     with pytest.raises(ValueError):
@@ -149,9 +150,7 @@ def test_accepts_bytearray_and_memoryview_rejects_other_types() -> None:
 
 
 samples = st.integers(1, v1.MAX_SAMPLES_PER_PACKET).flatmap(
-    lambda n: st.tuples(
-        hnp.arrays(np.int16, (n, 3)), hnp.arrays(np.int16, (n, 3))
-    )
+    lambda n: st.tuples(hnp.arrays(np.int16, (n, 3)), hnp.arrays(np.int16, (n, 3)))
 )
 
 
@@ -180,7 +179,11 @@ def test_round_trip_counts(counts, seq, t0_us, period_us, acc_range_g, gyro_rang
     assert len(data) == 16 + 12 * len(acc)
     h = v1.decode_header(data)
     assert (h.seq, h.t0_us, h.period_us, h.count, int(h.flags)) == (
-        seq, t0_us, period_us, len(acc), flags
+        seq,
+        t0_us,
+        period_us,
+        len(acc),
+        flags,
     )
     p = v1.decode_packet(data)
     np.testing.assert_array_equal(np.rint(p.acc_mps2 / v1.acc_lsb_mps2(acc_range_g)), acc)
@@ -209,7 +212,10 @@ def test_start_command_bytes_and_decoding() -> None:
     assert v1.encode_start(100, 2, 250, 19) == bytes([1, 0, 0, 0, 19])
     cmd = v1.decode_command(bytes([1, 1, 2, 1, 4]))
     assert (cmd.opcode, cmd.rate_hz, cmd.acc_range_g, cmd.gyro_range_dps) == (
-        v1.Opcode.START, 200, 8, 500
+        v1.Opcode.START,
+        200,
+        8,
+        500,
     )
     assert cmd.samples_per_packet == 4
     assert v1.decode_command(v1.encode_stop()).opcode is v1.Opcode.STOP

@@ -48,7 +48,9 @@ def test_arbitrary_bytes(name: str, data: bytes) -> None:
 PREFIXES = {
     "batonsense_v1": [bytes.fromhex("01 00 00 00 00 00 00 00 00 00 00 00 88 13")],
     "movesense": [b"\x02\x05", b"\x03\x05", b"\x01\x05"],
-    "polar_pmd": [bytes([m]) + bytes(8) + bytes([t]) for m in (2, 5) for t in (0, 1, 2, 0x80, 0x81)],
+    "polar_pmd": [
+        bytes([m]) + bytes(8) + bytes([t]) for m in (2, 5) for t in (0, 1, 2, 0x80, 0x81)
+    ],
     "witmotion": [b"\x55\x61", b"\x55\x71"],
 }
 

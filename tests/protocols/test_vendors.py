@@ -57,7 +57,9 @@ def test_polar_compressed_gyro_frame_with_factor_and_previous_timestamp() -> Non
         "0a 00 f6 ff 00 00"  # reference (10, -10, 0)
         "03 01 e3 01"  # 3-bit deltas, 1 sample: 0b111_100_011 = (3, -4, -1)
     )
-    p = polar_pmd.decode_frame(frame, rate_hz=52, gyro_factor=0.1, previous_timestamp_ns=10**12 - 30_000)
+    p = polar_pmd.decode_frame(
+        frame, rate_hz=52, gyro_factor=0.1, previous_timestamp_ns=10**12 - 30_000
+    )
     assert p.acc_mps2 is None
     np.testing.assert_allclose(p.gyro_radps, np.array([[1.0, -1.0, 0.0], [1.3, -1.4, -0.1]]) * DEG)
     # Spacing measured from the previous frame: 30 µs over 2 samples.
@@ -74,7 +76,10 @@ def test_polar_compressed_float_gyro_frame() -> None:
 
 def test_polar_encoder_matches_hand_written_bytes() -> None:
     frame = polar_pmd.encode_compressed(
-        polar_pmd.ACC, 1, 10**12, (100, -200, 1000),
+        polar_pmd.ACC,
+        1,
+        10**12,
+        (100, -200, 1000),
         [(4, [(1, -1, 7), (-8, 0, 2)]), (2, [(1, 1, -2)])],
     )
     assert frame.hex(" ") == (
@@ -89,7 +94,9 @@ def test_polar_float_gyro_nan_pattern_is_a_decode_error() -> None:
 
 
 def test_polar_zero_width_block_repeats_the_previous_sample() -> None:
-    frame = polar_pmd.encode_compressed(polar_pmd.GYRO, 0, 10**12, (1, 2, 3), [(0, [(0, 0, 0)] * 2)])
+    frame = polar_pmd.encode_compressed(
+        polar_pmd.GYRO, 0, 10**12, (1, 2, 3), [(0, [(0, 0, 0)] * 2)]
+    )
     p = polar_pmd.decode_frame(frame, rate_hz=52)
     np.testing.assert_allclose(p.gyro_radps, np.array([[1, 2, 3]] * 3) * DEG)
 
@@ -195,7 +202,10 @@ def test_witmotion_frame() -> None:
     np.testing.assert_allclose(p.acc_mps2, [[G, 0, -G]])
     np.testing.assert_allclose(p.gyro_radps, [[1000 * DEG, 0, -1000 * DEG]])
     np.testing.assert_allclose(p.extra["angles_rad"], [[0, math.pi / 2, -math.pi]])
-    assert witmotion.encode_frame((2048, 0, -2048), (16384, 0, -16384), (0, 16384, -32768)) == WIT_FRAME
+    assert (
+        witmotion.encode_frame((2048, 0, -2048), (16384, 0, -16384), (0, 16384, -32768))
+        == WIT_FRAME
+    )
 
 
 def test_witmotion_several_frames_and_register_replies() -> None:

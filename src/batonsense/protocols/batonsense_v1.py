@@ -236,9 +236,7 @@ def decode_packet(data: bytes) -> DecodedPacket:
     data = as_bytes(data, PROTOCOL)
     expected = HEADER_SIZE + SAMPLE_SIZE * h.count
     if len(data) != expected:
-        raise DecodeError(
-            f"{PROTOCOL}: {h.count} samples need {expected} bytes, got {len(data)}"
-        )
+        raise DecodeError(f"{PROTOCOL}: {h.count} samples need {expected} bytes, got {len(data)}")
     counts = np.frombuffer(data, dtype="<i2", offset=HEADER_SIZE).reshape(h.count, 6)
     t = h.t0_us + h.period_us * np.arange(h.count, dtype=np.float64)
     notes = tuple(note for flag, note in _FLAG_NOTES.items() if flag in h.flags)
@@ -273,7 +271,10 @@ class Command:
 
 
 def encode_start(
-    rate_hz: int = 200, acc_range_g: int = 16, gyro_range_dps: int = 2000, samples_per_packet: int = 0
+    rate_hz: int = 200,
+    acc_range_g: int = 16,
+    gyro_range_dps: int = 2000,
+    samples_per_packet: int = 0,
 ) -> bytes:
     """The START command (samples_per_packet 0 lets the firmware choose about 20 ms)."""
     if not 0 <= samples_per_packet <= MAX_SAMPLES_PER_PACKET:

@@ -62,8 +62,11 @@ def decode_notification(data: bytes) -> DecodedPacket:
     )
 
 
-def encode_frame(acc_counts: tuple[int, int, int], gyro_counts: tuple[int, int, int],
-                 angle_counts: tuple[int, int, int] = (0, 0, 0)) -> bytes:
+def encode_frame(
+    acc_counts: tuple[int, int, int],
+    gyro_counts: tuple[int, int, int],
+    angle_counts: tuple[int, int, int] = (0, 0, 0),
+) -> bytes:
     """A 0x61 frame from raw int16 counts (for tests and virtual sensors)."""
     counts = np.array([*acc_counts, *gyro_counts, *angle_counts], dtype="<i2")
     return bytes([HEADER, FLAG_DATA]) + counts.tobytes()
