@@ -115,7 +115,11 @@ def _mapper_errors(stream: Stream) -> tuple[list[np.ndarray], list[np.ndarray], 
         raw_err.append(got - lag - stream.true_host_s[p])  # receive-time stamping
         rx.append(np.full(lag.shape, got))
     rx_s = np.concatenate(rx)
-    return _windows(rx_s, np.concatenate(err)), _windows(rx_s, np.concatenate(raw_err)), len(m.resets)
+    return (
+        _windows(rx_s, np.concatenate(err)),
+        _windows(rx_s, np.concatenate(raw_err)),
+        len(m.resets),
+    )
 
 
 def _dejitter_errors(stream: Stream, rate_hz: float) -> list[np.ndarray]:
@@ -162,9 +166,14 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "ok" if p95_10 <= TARGET_P95_MS else "MISSED"
         if verdict != "ok":
             missed.append(interval_s)
-        print(_row(f"synced  CI {interval_s * 1e3:4.1f} ms", synced,
-                   f"   target ≤{TARGET_P95_MS} @10s: {verdict}; resets {resets}"))
-        print(_row(f"  no sync (receive time)", unsynced))
+        print(
+            _row(
+                f"synced  CI {interval_s * 1e3:4.1f} ms",
+                synced,
+                f"   target ≤{TARGET_P95_MS} @10s: {verdict}; resets {resets}",
+            )
+        )
+        print(_row("  no sync (receive time)", unsynced))
     locked: list[list[np.ndarray]] = [[], []]
     for k in range(args.sensors):
         rng = np.random.default_rng([99, k])
@@ -182,22 +191,35 @@ def main(argv: list[str] | None = None) -> int:
         s, _, _ = _mapper_errors(stream)
         for i in range(2):
             held[i].append(s[i])
-    print(_row("  + random send hold", held, "   (firmware proposal: hold 0-10 ms, stamp the queue time)"))
+    print(
+        _row(
+            "  + random send hold",
+            held,
+            "   (firmware proposal: hold 0-10 ms, stamp the queue time)",
+        )
+    )
     print("WitMotion de-jitter (50 Hz, no timestamps; floor ≈ one connection interval)")
     for interval_s in INTERVALS_S:
         wit: list[list[np.ndarray]] = [[], []]
         for k in range(args.sensors):
             rng = np.random.default_rng([7, int(interval_s * 1e4), k])
-            sensor = SensorModel(rate_hz=50.0, samples_per_packet=1, payload_bytes=20,
-                                 odr_error=rng.uniform(-0.005, 0.005),
-                                 drift_ppm=rng.uniform(-50, 50), counter_period_s=None)
+            sensor = SensorModel(
+                rate_hz=50.0,
+                samples_per_packet=1,
+                payload_bytes=20,
+                odr_error=rng.uniform(-0.005, 0.005),
+                drift_ppm=rng.uniform(-50, 50),
+                counter_period_s=None,
+            )
             link = replace(_link(rng, interval_s, phy_mbps=1), loss=0.0)
             stream = simulate_stream(duration_s, sensor, link, rng)
             for i, w in enumerate(_dejitter_errors(stream, 50.0)):
                 wit[i].append(w)
         print(_row(f"dejitter CI {interval_s * 1e3:4.1f} ms", wit))
-    print(f"published application-layer BLE sync: p95 < {PUBLISHED_P95_MS} ms; "
-          f"target p95 ≤ {TARGET_P95_MS} ms after 10 s  ({time.perf_counter() - t0:.1f} s)")
+    print(
+        f"published application-layer BLE sync: p95 < {PUBLISHED_P95_MS} ms; "
+        f"target p95 ≤ {TARGET_P95_MS} ms after 10 s  ({time.perf_counter() - t0:.1f} s)"
+    )
     return 1 if args.strict and missed else 0
 
 

@@ -38,8 +38,12 @@ def test_rejects_a_bad_rate() -> None:
 def test_simulated_witmotion_within_one_connection_interval(interval_s: float) -> None:
     rng = np.random.default_rng(3)
     sensor = SensorModel(
-        rate_hz=RATE_HZ, samples_per_packet=1, payload_bytes=20, odr_error=-0.003,
-        drift_ppm=30.0, counter_period_s=None,
+        rate_hz=RATE_HZ,
+        samples_per_packet=1,
+        payload_bytes=20,
+        odr_error=-0.003,
+        drift_ppm=30.0,
+        counter_period_s=None,
     )
     stream = simulate_stream(40.0, sensor, LinkModel(interval_s, phy_mbps=1), rng)
     d = Dejitterer(RATE_HZ, latency_floor_s=stream.latency_floor_s)

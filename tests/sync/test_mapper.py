@@ -93,7 +93,9 @@ def test_reboot_resets_and_keeps_the_drift_prior() -> None:
     t2 = np.arange(0.01, 5.0, 0.02)
     h2 = _true_host(t1[-1]) + 1.0 + (1.0 + DRIFT) * (t2 - t2[0])
     events = [m.observe(ts, hs) for ts, hs in zip(t2, h2, strict=True)]
-    assert [e.reason for e in events if e] == [ResetReason.BACKWARDS] == [r.reason for r in m.resets]
+    assert (
+        [e.reason for e in events if e] == [ResetReason.BACKWARDS] == [r.reason for r in m.resets]
+    )
     assert m.resets[0].epoch == 1 and m.fit.epoch == 1
     assert m.fit.state is SyncState.OFFSET_ONLY
     assert m.fit.drift_ppm == pytest.approx(50.0, abs=1e-3)
@@ -140,7 +142,9 @@ def test_simulated_ble_stream(interval_s: float, p95_limit_ms: float) -> None:
     """
     rng = np.random.default_rng(7)
     sensor = SensorModel(
-        odr_error=0.007, drift_ppm=50.0, start_sensor_s=UINT32_US_PERIOD_S - 20.0,
+        odr_error=0.007,
+        drift_ppm=50.0,
+        start_sensor_s=UINT32_US_PERIOD_S - 20.0,
         reboot_after_s=45.0,
     )
     stream = simulate_stream(90.0, sensor, LinkModel(interval_s, loss=0.05), rng)

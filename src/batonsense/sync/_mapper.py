@@ -208,7 +208,9 @@ class ClockMapper:
         if period is None or self._raw_last - raw < period / 2:
             return None
         candidate = self._unwrapped_last + (raw - self._raw_last) % period
-        predicted = candidate + self._d_ref + self._intercept + self._slope * (candidate - self._u_ref)
+        predicted = (
+            candidate + self._d_ref + self._intercept + self._slope * (candidate - self._u_ref)
+        )
         slack = self.max_delay_s + self.drift_bound * (candidate - self._unwrapped_last)
         if abs(host - predicted) > slack:
             return None

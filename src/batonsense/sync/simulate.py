@@ -136,7 +136,9 @@ def _sensor_packets(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     period = 1.0 / (s.rate_hz * (1.0 + s.odr_error))
     scale = 1.0 + s.drift_ppm * 1e-6
-    segments = [(0.0, duration_s if s.reboot_after_s is None else s.reboot_after_s, s.start_sensor_s)]
+    segments = [
+        (0.0, duration_s if s.reboot_after_s is None else s.reboot_after_s, s.start_sensor_s)
+    ]
     if s.reboot_after_s is not None:
         segments.append((s.reboot_after_s + s.reboot_pause_s, duration_s, 0.0137))
     out = []
