@@ -9,9 +9,10 @@
   (retries with backoff), one connection at a time under a shared lock, then
   the data notification is enabled and START written.
 - The notification callback does only `queue.put_nowait(RawNotification(
-  sensor, time.monotonic(), bytes))`; a consumer task records every raw
-  notification (`on_raw`, for bit-exact replay) and then decodes it; decode
-  errors are counted per sensor, never raised.
+  sensor, now(), bytes))` (`now`: the injectable host clock, by default
+  `time.monotonic`); a consumer task records every raw notification
+  (`on_raw`, for bit-exact replay) and then decodes it; decode errors are
+  counted per sensor, never raised.
 - An unsolicited disconnect records a `Gap` and reconnects in the background
   with the same `establish_connection`; the gap's end is the host time the
   stream was re-armed.  Data before and after are kept.
@@ -46,7 +47,7 @@ _LOG = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class RawNotification:
     """One notification as received: sensor address, host receive time
-    (`time.monotonic()`, s) and the bytes."""
+    (the ingestor's `now()`, by default `time.monotonic()`, s) and the bytes."""
 
     sensor: str
     host_s: float
@@ -91,7 +92,9 @@ class Ingestor:
 
     on_packet(sensor, host_s, packet) gets every decoded packet with its host
     receive time; on_raw(RawNotification) every notification before decoding.
-    Both run in the consumer task, never in bleak's callback.
+    Both run in the consumer task, never in bleak's callback.  now: the host
+    clock stamping receive times and gaps (s; default `time.monotonic`; the
+    running loop's `time` under `sources.virtual.VirtualTimeLoop`).
     """
 
     def __init__(
@@ -105,7 +108,9 @@ class Ingestor:
         max_attempts: int = 4,
         reconnect_backoff_s: Sequence[float] = (0.1, 0.5, 1.0, 2.0, 5.0),
         queue_size: int = 100_000,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._now = now
         self.links: dict[str, SensorLink] = {}
         self.queue: asyncio.Queue[RawNotification] = asyncio.Queue(maxsize=queue_size)
         self.queue_overflows = 0
@@ -162,7 +167,7 @@ class Ingestor:
         address = link.address
 
         def on_notify(_char: object, data: bytearray) -> None:
-            self._enqueue(RawNotification(address, time.monotonic(), bytes(data)))
+            self._enqueue(RawNotification(address, self._now(), bytes(data)))
 
         await client.start_notify(v1.DATA_CHAR_UUID, on_notify)
         await client.write_gatt_char(v1.CONTROL_CHAR_UUID, self._start_command, response=True)
@@ -178,7 +183,7 @@ class Ingestor:
         if self._closing or client is not link.client:
             return
         link.connected = False
-        link.gaps.append(Gap(link.address, time.monotonic()))
+        link.gaps.append(Gap(link.address, self._now()))
         _LOG.info("%s: disconnected, reconnecting", link.address)
         task = asyncio.get_running_loop().create_task(self._reconnect(link))
         self._reconnect_tasks.add(task)
@@ -197,7 +202,7 @@ class Ingestor:
                 continue
             link.reconnects += 1
             gap = link.gaps[-1]
-            link.gaps[-1] = Gap(gap.sensor, gap.lost_host_s, time.monotonic())
+            link.gaps[-1] = Gap(gap.sensor, gap.lost_host_s, self._now())
             return
 
     async def _consume(self) -> None:

@@ -1,6 +1,7 @@
 """Virtual BLE sensors: bumble peripherals on an in-process radio, no hardware needed."""
 
 from batonsense.sources.virtual._packets import Fate, Packetizer, PacketRecord, SensorClock
+from batonsense.sources.virtual.clock import VirtualTimeLoop
 from batonsense.sources.virtual.radio import VirtualRadio
 from batonsense.sources.virtual.sensor import VirtualSensor, advertising_data
 
@@ -11,5 +12,6 @@ __all__ = [
     "SensorClock",
     "VirtualRadio",
     "VirtualSensor",
+    "VirtualTimeLoop",
     "advertising_data",
 ]

@@ -3,7 +3,7 @@
 It implements the firmware side of `firmware_notes/protocol.md` (data,
 control, Battery and Device Information services; START/STOP/IDENTIFY; BOOT,
 START and LOW_BATTERY flags; seq since boot) on top of a scripted stream of
-samples.  What it models (host times are `time.monotonic()` in s):
+samples.  What it models (host times are `now()` in s):
 - sample i is taken at host time origin_host_s + (t_s[i] - t_s[0]); the
   origin is shared by the sensors of one scene (`start(origin_host_s)`), or
   set by the first START;
@@ -15,7 +15,10 @@ samples.  What it models (host times are `time.monotonic()` in s):
   missing on the host);
 - a link drop stops streaming (as the firmware does); samples taken until the
   host writes START again are never measured;
-- the battery drains at `battery_drain_pct_per_h`.
+- the battery drains at `battery_drain_pct_per_h`;
+- `now` is the host clock (s, default `time.monotonic`); pass the running
+  loop's `time` under `VirtualTimeLoop` (`clock.py`) to play faster than real
+  time (the sensor's `asyncio.sleep` waits on the loop's clock).
 Every packet assembled is logged in `packets` (ground truth).
 
 bumble's virtual controller answers scan requests with the advertising data
@@ -30,6 +33,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 from bumble import att, gatt
@@ -85,7 +89,9 @@ class VirtualSensor:
         battery_percent: float = 90.0,
         battery_drain_pct_per_h: float = 5.0,
         seed: int = 0,
+        now: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._now = now
         self.device = radio.make_device(name or "BSNS", address)
         self.address = str(self.device.random_address)
         self.name = name or v1.NAME_PREFIX + self.address.replace(":", "")[-4:]
@@ -99,7 +105,7 @@ class VirtualSensor:
         self._battery = (battery_percent, battery_drain_pct_per_h / 3600.0)
         self._rng = random.Random(seed)
         self.origin_host_s: float | None = None
-        self.boot_host_s = time.monotonic()
+        self.boot_host_s = self._now()
         self.packets: list[PacketRecord] = []
         self.finished = asyncio.Event()  # set when the whole stream has been played
         self._settings = v1.Status(v1.State.IDLE, 200, 16, 2000, v1.auto_samples_per_packet(200))
@@ -153,7 +159,7 @@ class VirtualSensor:
 
     def battery_percent(self) -> int:
         start, drain_per_s = self._battery
-        level = start - drain_per_s * (time.monotonic() - self.boot_host_s)
+        level = start - drain_per_s * (self._now() - self.boot_host_s)
         return max(0, min(100, round(level)))
 
     async def start(self, origin_host_s: float | None = None) -> None:
@@ -161,7 +167,7 @@ class VirtualSensor:
         sample (None: the time of the first START)."""
         self.origin_host_s = origin_host_s
         await self.device.power_on()
-        self.boot_host_s = time.monotonic()
+        self.boot_host_s = self._now()
         self.device.advertising_data = advertising_data(self.name)
         self.device.scan_response_data = bytes(
             AdvertisingData([(AdvertisingData.COMPLETE_LOCAL_NAME, self.name.encode())])
@@ -207,7 +213,7 @@ class VirtualSensor:
         self._settings = v1.Status(
             v1.State.STREAMING, command.rate_hz, command.acc_range_g, command.gyro_range_dps, spp
         )
-        now = time.monotonic()
+        now = self._now()
         if self.origin_host_s is None:
             self.origin_host_s = now
         packetizer = Packetizer(self.stream.t_s, spp, self.origin_host_s)
@@ -229,11 +235,11 @@ class VirtualSensor:
         self._settings = replace(self._settings, state=v1.State.IDLE)
 
     async def _stream(self, packetizer: Packetizer) -> None:
-        event_s = time.monotonic()
+        event_s = self._now()
         while not packetizer.done:
             event_s += self.connection_interval_s
             jitter_s = self._rng.uniform(0.0, self.latency_jitter_s)
-            await asyncio.sleep(max(0.0, event_s + jitter_s - time.monotonic()))
+            await asyncio.sleep(max(0.0, event_s + jitter_s - self._now()))
             await self._connection_event(packetizer)
         self.finished.set()
         self._settings = replace(self._settings, state=v1.State.IDLE)
@@ -241,7 +247,7 @@ class VirtualSensor:
     async def _connection_event(self, packetizer: Packetizer) -> None:
         """Notify up to max_packets_per_event packets completed by now."""
         for _ in range(self.max_packets_per_event):
-            bounds = packetizer.take_ready(time.monotonic())
+            bounds = packetizer.take_ready(self._now())
             if bounds is None:
                 return
             await self._send(packetizer, *bounds)
@@ -267,7 +273,7 @@ class VirtualSensor:
                 gyro_range_dps=s.gyro_range_dps,
                 flags=flags,
             )
-            notified = time.monotonic()
+            notified = self._now()
             await self.device.notify_subscribers(self._data_char, payload)
         fate = Fate.LOST if lost else Fate.SENT
         self.packets.append(
@@ -285,7 +291,7 @@ class VirtualSensor:
         """A reset: the link drops, seq restarts at 0, the clock at 0, next packet has BOOT."""
         await self.drop_link()
         self._seq, self._pending_flags = 0, int(v1.Flag.BOOT)
-        self.boot_host_s = time.monotonic()
+        self.boot_host_s = self._now()
         self.clock = SensorClock(0.0, self.clock.drift_ppm)
 
     async def stop(self) -> None:
