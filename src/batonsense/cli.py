@@ -254,3 +254,78 @@ def _demo(out: Path, seed: int, keep: bool) -> None:
     console.print(_score_line(truth, detected))
     if keep:
         console.print(f"Try it: batonsense analyze {rec_path} --sensors {sensors_path}")
+
+
+# ---------------------------------------------------------------- scan
+
+
+@main.command()
+@click.option("--timeout-s", default=5.0, show_default=True,
+              type=click.FloatRange(min=0.0, min_open=True), help="How long to listen (s).")
+@click.option("--virtual", "virtual", type=click.IntRange(min=1, max=32), default=None,
+              help="Scan N virtual sensors on an in-process radio instead of the adapter.")
+@click.option("--battery/--no-battery", default=True, show_default=True,
+              help="Connect to recognised sensors that don't advertise a battery level "
+                   "and read it.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one JSON object {"sensors": [...]} on stdout instead of a table.')
+def scan(timeout_s: float, virtual: int | None, battery: bool, as_json: bool) -> None:
+    """List the Bluetooth LE sensors in range: name, address, RSSI, protocol, battery."""
+    import asyncio
+
+    from batonsense.sources.ble.scan import scan_sensors
+
+    async def run() -> list[Any]:
+        backend = None if virtual is None else await _virtual_backend(virtual)
+        return await scan_sensors(timeout_s, backend=backend, read_batteries=battery)
+
+    try:
+        seen = asyncio.run(run())
+    except Exception as e:  # noqa: BLE001 - no adapter, no D-Bus, adapter off: one clear line
+        _fail(f"cannot scan: {type(e).__name__}: {e} "
+              "(no Bluetooth adapter? try --virtual N)", code=1)
+    if as_json:
+        click.echo(json.dumps({"sensors": [_seen_dict(s) for s in seen]}))
+        return
+    _stdout_console().print(_seen_table(seen, timeout_s))
+
+
+async def _virtual_backend(n: int) -> Any:
+    """n virtual batonsense v1 sensors advertising on a fresh in-process radio."""
+    import numpy as np
+
+    from batonsense.model import SensorStream
+    from batonsense.sources.ble.bumble_backend import bumble_backend
+    from batonsense.sources.virtual import VirtualRadio, VirtualSensor
+
+    radio = VirtualRadio()
+    t_s = np.arange(20) / 200.0
+    still = SensorStream("still", t_s, np.tile([0.0, 0.0, 9.80665], (20, 1)), np.zeros((20, 3)))
+    for i in range(n):
+        sensor = VirtualSensor(radio, still, battery_percent=95.0 - 7.0 * (i % 12), seed=i)
+        await sensor.start()
+    return bumble_backend(radio)
+
+
+def _seen_dict(s: Any) -> dict[str, Any]:
+    return {"name": s.name, "address": s.address, "rssi_dbm": s.rssi_dbm,
+            "protocol": s.protocol.value, "recognised_by": s.recognised_by,
+            "battery_percent": s.battery_percent, "battery_from": s.battery_from or None}
+
+
+def _seen_table(seen: list[Any], timeout_s: float) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"{len(seen)} device{'s' if len(seen) != 1 else ''} seen "
+                        f"in {timeout_s:g} s")
+    for column, justify in (("name", "left"), ("address", "left"), ("RSSI dBm", "right"),
+                            ("protocol", "left"), ("battery", "right")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for s in seen:
+        battery = "-" if s.battery_percent is None else f"{s.battery_percent} %"
+        if s.battery_from == "advertised":
+            battery += " (adv)"
+        protocol = s.protocol.label + (" (by name)" if s.recognised_by == "name" else "")
+        table.add_row(s.name or "-", s.address, "-" if s.rssi_dbm is None else str(s.rssi_dbm),
+                      protocol, battery)
+    return table
