@@ -1,7 +1,8 @@
-"""Command line: `batonsense analyze | simulate | demo`.
+"""Command line: `batonsense analyze | simulate | demo | replay | export`.
 
 Exit status: 0 ok, 2 bad input or usage (message on stderr), 1 anything else.
-With `analyze --json` stdout carries exactly one JSON object and nothing else.
+With `analyze --json` / `replay --json` stdout carries exactly one JSON object
+and nothing else.
 """
 
 from __future__ import annotations
@@ -329,3 +330,76 @@ def _seen_table(seen: list[Any], timeout_s: float) -> Any:
         table.add_row(s.name or "-", s.address, "-" if s.rssi_dbm is None else str(s.rssi_dbm),
                       protocol, battery)
     return table
+
+
+# ---------------------------------------------------------------- replay, export
+
+
+def _replay(raw: Path, sensors_path: Path, *, detect: bool, record: bool) -> Any:
+    """pipeline.replay_raw with InputErrors turned into exit status 2."""
+    from batonsense.pipeline import read_aliases, replay_raw
+
+    try:
+        sensors = read_sensors(sensors_path)
+        return replay_raw(
+            raw, sensors, aliases=read_aliases(sensors_path), detect=detect, record=record
+        )
+    except InputError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"{raw}: {e.strerror or e}")
+
+
+def _sensor_table(stats: Any) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Sensors")
+    for col in ("sensor", "packets", "lost %", "decode err", "reboots", "offset s",
+                "drift ppm", "rate Hz", "battery %"):
+        table.add_column(col, justify="left" if col == "sensor" else "right")
+
+    def f(v: float | None, fmt: str) -> str:
+        return "–" if v is None else format(v, fmt)
+
+    for sid, s in stats.items():
+        table.add_row(sid, str(s.packets), f"{s.lost_pct:.1f}", str(s.decode_errors),
+                      str(s.reboots), f(s.offset_s, ".3f"), f(s.drift_ppm, ".1f"),
+                      f(s.rate_hz, ".1f"), f(s.battery_pct, "d"))
+    return table
+
+
+@main.command()
+@click.argument("raw", type=_FilePath)
+@click.option("--sensors", "sensors_path", required=True, type=_FilePath,
+              help="Sensors file (TOML); optional `address`/`name` keys map BLE devices to ids.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print one JSON object {"exchanges": [...], "sensors": {...}} on stdout.')
+def replay(raw: Path, sensors_path: Path, as_json: bool) -> None:
+    """Replay a raw notification file through the live pipeline and detector."""
+    result = _replay(raw, sensors_path, detect=True, record=False)
+    if result.skipped_bytes:
+        click.echo(f"batonsense: {raw}: ignored a torn tail of {result.skipped_bytes} bytes",
+                   err=True)
+    if as_json:
+        doc = exchanges_document(result.exchanges)
+        doc["sensors"] = {sid: s.to_dict() for sid, s in result.stats.items()}
+        click.echo(json.dumps(doc))
+        return
+    console = _stdout_console()
+    console.print(exchanges_table(list(result.exchanges), title=f"Exchanges in {raw.name}"))
+    console.print(_sensor_table(result.stats))
+
+
+@main.command()
+@click.argument("raw", type=_FilePath)
+@click.option("--sensors", "sensors_path", required=True, type=_FilePath,
+              help="Sensors file (TOML); optional `address`/`name` keys map BLE devices to ids.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Recording CSV to write (host monotonic clock).")
+def export(raw: Path, sensors_path: Path, out: Path) -> None:
+    """Export a raw notification file to the recording CSV (decoded, clock-synced)."""
+    result = _replay(raw, sensors_path, detect=False, record=True)
+    write_recording_csv(out, result.recording, comment=f"exported from {raw.name}; "
+                        "clock: host_monotonic (s)")
+    n = sum(len(s) for s in result.recording.streams.values())
+    click.echo(f"wrote {out} ({n} samples)", err=True)

@@ -1,0 +1,102 @@
+"""Many sensors, one pipeline: route notifications, record them raw, hand blocks on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Protocol
+
+from batonsense.model import SensorInfo, SensorStream
+from batonsense.protocols import batonsense_v1 as v1
+from batonsense.sources.raw import RawRecord, RawSink
+
+from ._sensor import Decoder, SensorPipeline
+from ._stats import SensorStats
+
+BlockSink = Callable[[SensorStream], None]
+
+
+class Notification(Protocol):
+    """What the ingestion hands on (`sources.ble.ingest.RawNotification`)."""
+
+    @property
+    def sensor(self) -> str: ...
+    @property
+    def host_s(self) -> float: ...
+    @property
+    def data(self) -> bytes: ...
+
+
+class Pipeline:
+    """Notifications of all sensors → per-sensor SensorPipeline → block consumers.
+
+    feed(key, host_s, payload): key is a sensor id of `sensors` or an alias
+    of one (`aliases`: BLE address or name → id).  Every notification is
+    first written to `raw_sink` (under its sensor id, or its key if unknown),
+    so a replay of that file repeats this run exactly; notifications of
+    unknown sensors are counted in `unknown` and go no further.  Each block
+    (host monotonic clock, see SensorPipeline) is passed to every consumer in
+    `consumers`, in the order the notifications came.
+    """
+
+    def __init__(
+        self,
+        sensors: Sequence[SensorInfo],
+        *,
+        aliases: Mapping[str, str] | None = None,
+        consumers: Iterable[BlockSink] = (),
+        raw_sink: RawSink | None = None,
+        decode: Decoder = v1.decode_packet,
+        warmup_s: float = 2.0,
+    ) -> None:
+        self.sensors = tuple(sensors)
+        self.consumers = list(consumers)
+        self.raw_sink = raw_sink
+        self.unknown = 0
+        self._ids = {s.id: s.id for s in self.sensors} | dict(aliases or {})
+        self._paths = {
+            s.id: SensorPipeline(s.id, decode=decode, warmup_s=warmup_s) for s in self.sensors
+        }
+
+    def resolve(self, key: str) -> str | None:
+        """The sensor id for a notification key (id, address or name), None if unknown."""
+        return self._ids.get(key)
+
+    def feed(self, key: str, host_s: float, payload: bytes) -> None:
+        """One notification: sensor key, host receive time (s), bytes."""
+        sensor_id = self.resolve(key)
+        if self.raw_sink is not None:
+            self.raw_sink.write(sensor_id or key, host_s, payload)
+        if sensor_id is None:
+            self.unknown += 1
+            return
+        self._emit(self._paths[sensor_id].feed(host_s, payload))
+
+    def on_notification(self, item: Notification) -> None:
+        """The Ingestor's on_raw hook."""
+        self.feed(item.sensor, item.host_s, item.data)
+
+    def feed_records(self, records: Iterable[RawRecord]) -> None:
+        """Replay raw records (in file order)."""
+        for r in records:
+            self.feed(r.sensor_id, r.host_s, r.payload)
+
+    def flush(self) -> None:
+        """End of data: emit every sensor's held-back samples."""
+        for path in self._paths.values():
+            self._emit(path.flush())
+
+    def set_battery(self, key: str, percent: int | None) -> None:
+        sensor_id = self.resolve(key)
+        if sensor_id is not None:
+            self._paths[sensor_id].set_battery(percent)
+
+    @property
+    def stats(self) -> dict[str, SensorStats]:
+        """Per sensor id: a snapshot of its counters and clock fit."""
+        return {sid: p.stats for sid, p in self._paths.items()}
+
+    def _emit(self, block: SensorStream | None) -> None:
+        if block is None:
+            return
+        for consumer in self.consumers:
+            consumer(block)

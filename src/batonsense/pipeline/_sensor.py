@@ -1,0 +1,201 @@
+"""One sensor's path: bytes → DecodedPacket → sequence check → clock sync → SensorStream."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+
+import numpy as np
+
+from batonsense.errors import DecodeError
+from batonsense.model import SensorStream
+from batonsense.protocols import DecodedPacket
+from batonsense.protocols import batonsense_v1 as v1
+from batonsense.sync import ClockMapper, ResetReason
+
+from ._stats import SensorStats
+
+Decoder = Callable[[bytes], DecodedPacket]
+_EMPTY3 = np.empty((0, 3))
+
+
+class SensorPipeline:
+    """Turns one sensor's notifications into SensorStream blocks on the host clock.
+
+    feed(host_s, payload) → a block (sample times in s on the host monotonic
+    clock, acc m/s², gyro rad/s) or None.  Sequence gaps are counted and left
+    as gaps.  A reboot (BOOT flag after the first packet, seq running
+    backwards, sensor time going back) starts a new clock fit and is counted.
+    The first `warmup_s` of sensor time of every clock epoch is held back and
+    mapped once the fit has that much data (a fit on one packet carries that
+    packet's radio delay, up to a connection interval); blocks are emitted in
+    strictly increasing time, a sample that would not be is dropped and
+    counted.
+
+    decode: bytes → DecodedPacket with timestamps, acc and gyro (our v1 by
+    default); make_mapper: a fresh ClockMapper for each epoch; seq_modulus:
+    the sequence counter's period (uint16).
+    """
+
+    def __init__(
+        self,
+        sensor_id: str,
+        *,
+        decode: Decoder = v1.decode_packet,
+        make_mapper: Callable[[], ClockMapper] = ClockMapper,
+        seq_modulus: int = 0x10000,
+        warmup_s: float = 2.0,
+    ) -> None:
+        self.sensor_id = sensor_id
+        self._stats = SensorStats(sensor_id)
+        self._decode = decode
+        self._make_mapper = make_mapper
+        self._mapper = make_mapper()
+        self._modulus = seq_modulus
+        self.warmup_s = warmup_s
+        self._last_seq: int | None = None
+        self._prev: tuple[float, int] | None = None  # (first sample's sensor s, count)
+        self._period_s: float | None = None
+        self._last_host_s = -math.inf
+        self._held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._epoch_start_s: float | None = None
+
+    # -- input ---------------------------------------------------------------
+
+    def feed(self, host_s: float, payload: bytes) -> SensorStream | None:
+        """One notification (host receive time in s, bytes) → a block, or None."""
+        st = self._stats
+        st.notifications += 1
+        st.last_seen_host_s = host_s
+        try:
+            packet = self._decode(payload)
+        except DecodeError:
+            st.decode_errors += 1
+            return None
+        return self.feed_packet(host_s, packet)
+
+    def feed_packet(self, host_s: float, packet: DecodedPacket) -> SensorStream | None:
+        """One decoded packet with its host receive time (s) → a block, or None."""
+        st = self._stats
+        if packet.t_sensor_us is None or packet.acc_mps2 is None or packet.gyro_radps is None:
+            st.decode_errors += 1  # this path needs timestamped acc + gyro packets
+            return None
+        st.packets += 1
+        st.samples += len(packet)
+        st.low_battery = "low_battery" in packet.notes
+        contiguous, rebooted = self._check_sequence(packet)
+        old_epoch = self._new_epoch() if rebooted else None
+        t_sensor_s = packet.t_sensor_us * 1e-6
+        n_resets = len(self._mapper.resets)
+        self._mapper.observe(float(t_sensor_s[-1]), host_s)
+        if len(self._mapper.resets) > n_resets:
+            self._on_clock_reset(self._mapper.resets[-1].reason)
+            contiguous = False
+        self._measure_rate(float(t_sensor_s[0]), len(packet), contiguous, packet.period_us)
+        if self._epoch_start_s is None:
+            self._epoch_start_s = float(t_sensor_s[0])
+        self._held.append((t_sensor_s, packet.acc_mps2, packet.gyro_radps))
+        if old_epoch is not None or float(t_sensor_s[-1]) - self._epoch_start_s < self.warmup_s:
+            return old_epoch  # (the new epoch's first packet waits for the next)
+        return self._release()
+
+    def flush(self) -> SensorStream | None:
+        """End of data: map and emit whatever is still held back."""
+        return self._release()
+
+    # -- output --------------------------------------------------------------
+
+    @property
+    def stats(self) -> SensorStats:
+        """A snapshot of the counters and the current clock fit."""
+        fit = self._mapper.fit
+        finite = math.isfinite(fit.offset_s)
+        return replace(
+            self._stats,
+            offset_s=fit.offset_s if finite else None,
+            drift_ppm=fit.drift_ppm if finite else None,
+            sync_state=fit.state.value,
+            sync_uncertainty_ms=fit.uncertainty_s * 1e3 if finite else None,
+            rate_hz=(
+                None
+                if self._period_s is None
+                else 1.0 / (self._period_s * (1.0 + fit.drift_ppm * 1e-6))
+            ),
+        )
+
+    def set_battery(self, percent: int | None) -> None:
+        self._stats.battery_pct = percent
+
+    # -- internals -----------------------------------------------------------
+
+    def _check_sequence(self, packet: DecodedPacket) -> tuple[bool, bool]:
+        """Count lost packets, restarts and reboots.
+
+        Returns (the packet follows the last one, the sensor rebooted).
+        """
+        st, seq, last = self._stats, packet.seq, self._last_seq
+        boot = "boot" in packet.notes and st.packets > 1
+        start = "start" in packet.notes
+        if start and st.packets > 1:
+            st.restarts += 1
+        if seq is None:
+            return not (boot or start), boot
+        self._last_seq = seq
+        if last is None:
+            return True, False
+        ahead = (seq - last - 1) % self._modulus
+        if boot or ahead >= self._modulus // 2:  # BOOT flag, or the counter ran backwards
+            st.lost_packets += seq  # packets since the reboot that never arrived
+            return False, True
+        st.lost_packets += ahead
+        return ahead == 0 and not start, False
+
+    def _new_epoch(self) -> SensorStream | None:
+        """After a reboot: emit what the old fit still maps, start a fresh fit."""
+        self._stats.reboots += 1
+        self._stats.clock_resets += 1
+        out = self._release()
+        self._mapper = self._make_mapper()
+        self._epoch_start_s = None
+        return out
+
+    def _on_clock_reset(self, reason: ResetReason) -> None:
+        """The mapper saw the clock jump (it restarted its fit itself)."""
+        self._stats.clock_resets += 1
+        if reason is ResetReason.BACKWARDS:
+            self._stats.reboots += 1
+        # Samples still held belong to the old epoch, whose fit is gone; the
+        # new fit would misplace them, so they are dropped (at most warmup_s).
+        self._stats.dropped_samples += sum(len(h[0]) for h in self._held)
+        self._held.clear()
+        self._epoch_start_s = None
+
+    def _measure_rate(
+        self, t0_s: float, count: int, contiguous: bool, nominal_us: float | None
+    ) -> None:
+        """Sample period (sensor s) from consecutive packets' first-sample times."""
+        prev, self._prev = self._prev, (t0_s, count)
+        if prev is None or not contiguous or t0_s <= prev[0]:
+            return
+        period = (t0_s - prev[0]) / prev[1]
+        if nominal_us and abs(period / (nominal_us * 1e-6) - 1.0) > 0.05:
+            return  # samples missing between the packets (IMU FIFO overrun)
+        self._period_s = period if self._period_s is None else 0.95 * self._period_s + 0.05 * period
+
+    def _release(self) -> SensorStream | None:
+        if not self._held:
+            return None
+        t_sensor = np.concatenate([h[0] for h in self._held])
+        acc = np.concatenate([h[1] for h in self._held])
+        gyro = np.concatenate([h[2] for h in self._held])
+        self._held.clear()
+        t_host = self._mapper.to_host_s(t_sensor)
+        keep = t_host > np.maximum.accumulate(np.concatenate([[self._last_host_s], t_host]))[:-1]
+        if not keep.all():
+            self._stats.dropped_samples += int((~keep).sum())
+            t_host, acc, gyro = t_host[keep], acc[keep], gyro[keep]
+        if not len(t_host):
+            return None
+        self._last_host_s = float(t_host[-1])
+        return SensorStream(self.sensor_id, t_host, acc, gyro)
