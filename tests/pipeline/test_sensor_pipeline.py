@@ -1,0 +1,117 @@
+"""SensorPipeline on hand-made v1 packets: gaps, reboots, bad bytes, warm-up, order."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from batonsense.model import SensorInfo, SensorStream
+from batonsense.pipeline import Pipeline, SensorPipeline
+from batonsense.protocols import batonsense_v1 as v1
+
+PERIOD_US = 5000  # 200 Hz
+N = 4  # samples per packet
+
+
+def packet(seq: int, t0_us: int, flags: int = 0) -> bytes:
+    acc = np.tile([0.0, 0.0, 9.81], (N, 1))
+    gyro = np.zeros((N, 3))
+    return v1.encode_packet(
+        seq=seq, t0_us=t0_us, period_us=PERIOD_US, acc_mps2=acc, gyro_radps=gyro, flags=flags
+    )
+
+
+def stream(
+    path: SensorPipeline, seqs: range, *, boot_host_s: float = 100.0, t0_us: int = 0
+) -> list[SensorStream]:
+    """Packets every 20 ms; received 1 ms after their last sample."""
+    out = []
+    for k in seqs:
+        t_first_us = t0_us + k * N * PERIOD_US
+        host = boot_host_s + (t_first_us + (N - 1) * PERIOD_US) * 1e-6 + 0.001
+        block = path.feed(host, packet(k & 0xFFFF, t_first_us, v1.Flag.BOOT if k == 0 else 0))
+        if block is not None:
+            out.append(block)
+    return out
+
+
+def test_steady_stream_is_held_for_warmup_then_mapped_in_order() -> None:
+    path = SensorPipeline("b", warmup_s=1.0)
+    blocks = stream(path, range(200))
+    first = blocks[0]
+    assert len(first) >= 200  # the first 1 s waited for the fit, then came out at once
+    t = np.concatenate([b.t_s for b in blocks])
+    assert np.all(np.diff(t) > 0)
+    np.testing.assert_allclose(t[0], 100.0, atol=2e-3)  # sensor 0 s ↔ host 100 s (+ delay)
+    st = path.stats
+    assert st.packets == 200 and st.samples == 800 and st.lost_packets == 0
+    assert st.rate_hz is not None and abs(st.rate_hz - 200.0) < 0.5
+    tail = path.flush()
+    assert tail is None or len(tail) > 0
+
+
+def test_sequence_gaps_are_counted_and_left_as_gaps() -> None:
+    path = SensorPipeline("b", warmup_s=0.0)
+    seqs = [k for k in range(100) if k not in (10, 11, 50)]
+    blocks = []
+    for k in seqs:
+        t_first_us = k * N * PERIOD_US
+        host = 100.0 + (t_first_us + (N - 1) * PERIOD_US) * 1e-6
+        blocks.append(path.feed(host, packet(k, t_first_us)))
+    assert path.stats.lost_packets == 3
+    assert abs(path.stats.lost_pct - 3.0) < 1e-9
+    t = np.concatenate([b.t_s for b in blocks if b is not None])
+    gaps = np.diff(t)
+    # two packets missing in a row: 2·N samples never arrive, nothing is filled in
+    assert np.isclose(gaps.max(), (2 * N + 1) * PERIOD_US * 1e-6, atol=1e-4)
+
+
+def test_decode_errors_are_counted_not_raised() -> None:
+    path = SensorPipeline("b")
+    for junk in (b"", b"\x01", b"\x02" * 40, packet(0, 0)[:-1]):
+        assert path.feed(1.0, junk) is None
+    assert path.stats.decode_errors == 4 and path.stats.notifications == 4
+
+
+def test_reboot_by_boot_flag_resets_the_clock_fit() -> None:
+    path = SensorPipeline("b", warmup_s=0.5)
+    before = stream(path, range(150))  # 3 s
+    after = stream(path, range(150), boot_host_s=110.0)  # reboot: seq 0, clock 0, BOOT
+    tail = path.flush()
+    st = path.stats
+    assert st.reboots == 1 and st.clock_resets == 1 and st.lost_packets == 0
+    t_after = np.concatenate([b.t_s for b in after] + ([tail.t_s] if tail else []))
+    assert abs(t_after[-1] - (110.0 + (150 * N - 1) * PERIOD_US * 1e-6 + 0.001)) < 2e-3
+    t_all = np.concatenate([b.t_s for b in before] + [t_after])
+    assert np.all(np.diff(t_all) > 0)
+
+
+def test_reboot_without_boot_flag_seen_by_seq_or_clock() -> None:
+    path = SensorPipeline("b", warmup_s=0.0)
+    stream(path, range(100))
+    # the BOOT packet was lost: seq 1 after seq 99 (backwards) and the clock restarted
+    host = 110.0
+    path.feed(host, packet(1, N * PERIOD_US))
+    assert path.stats.reboots == 1 and path.stats.lost_packets == 1
+
+
+def test_pipeline_routes_aliases_and_counts_unknown_sensors() -> None:
+    sensors = (SensorInfo("baton", role="baton"),)  # type: ignore[arg-type]
+    got: list[SensorStream] = []
+    raw: list[tuple[str, float, bytes]] = []
+
+    class Sink:
+        def write(self, sensor_id: str, host_s: float, payload: bytes) -> None:
+            raw.append((sensor_id, host_s, payload))
+
+    pipe = Pipeline(
+        sensors,
+        aliases={"C0:00:00:00:00:01": "baton"},
+        consumers=[got.append],
+        raw_sink=Sink(),
+        warmup_s=0.0,
+    )
+    pipe.feed("C0:00:00:00:00:01", 100.0, packet(0, 0, v1.Flag.BOOT))
+    pipe.feed("C0:00:00:00:00:09", 100.0, packet(0, 0))
+    assert [r[0] for r in raw] == ["baton", "C0:00:00:00:00:09"]
+    assert pipe.unknown == 1 and len(got) == 1 and got[0].sensor_id == "baton"
+    assert pipe.stats["baton"].packets == 1
