@@ -147,6 +147,8 @@ def _run_simulation(scenario: str, seed: int, overrides: dict[str, Any]) -> Any:
         return simulate(scenario, seed, **overrides)
     except NotImplementedError:
         _fail("the simulator is not available in this build yet", code=1)
+    except TypeError as e:  # an override this scenario does not take
+        _fail(f"scenario '{scenario}': {e}")
     except (ValueError, KeyError) as e:
         _fail(f"cannot simulate scenario '{scenario}': {e}")
 
@@ -198,7 +200,7 @@ def simulate(scenario: str, seed: int, out: Path, rate_hz: float | None, reps: i
              duration_s: float | None) -> None:
     """Simulate a scenario: writes DIR/recording.csv, DIR/sensors.toml, DIR/truth.json."""
     overrides = {k: v for k, v in
-                 (("rate_hz", rate_hz), ("reps", reps), ("duration_s", duration_s))
+                 (("rate_hz", rate_hz), ("n_reps", reps), ("duration_s", duration_s))
                  if v is not None}
     result = _run_simulation(scenario, seed, overrides)
     paths = write_simulation(out, result)
