@@ -87,3 +87,16 @@ def test_any_records_round_trip(tmp_path_factory: pytest.TempPathFactory, items:
     path = tmp_path_factory.mktemp("h") / "s.raw"
     _write(path, [RawRecord(*i) for i in items])
     assert read_raw(path) == [RawRecord(*i) for i in items]
+
+
+def test_cli_replay_rejects_a_file_that_is_not_raw(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from batonsense.cli import main
+
+    bad = tmp_path / "x.raw"
+    bad.write_bytes(b"nope")
+    sensors = Path(__file__).parents[2] / "config" / "example_sensors.toml"
+    for cmd in (["replay", str(bad)], ["export", str(bad), "--out", str(tmp_path / "o.csv")]):
+        res = CliRunner().invoke(main, [*cmd, "--sensors", str(sensors)])
+        assert res.exit_code == 2 and "not a batonsense raw file" in res.stderr
