@@ -40,11 +40,15 @@ class HolderTracker:
 
     min_energy_radps2: below this mean |ω|² the baton barely rotates and coupling says nothing.
     kappa_on: coupling needed to call a wrist the holder; margin: lead over other athletes.
+    kappa_switch: coupling a *new* athlete needs to take over from the holder: the
+    gripping hand reaches ~0.99, while the holder's free arm (a near-mirror swing)
+    and a team-mate running in step reach 0.85-0.95.
     """
 
     athletes: list[str]
     min_energy_radps2: float = 0.5
     kappa_on: float = 0.8
+    kappa_switch: float = 0.97
     margin: float = 0.08
     confirm_s: float = 0.1
     max_transition_s: float = 1.6
@@ -100,6 +104,8 @@ class HolderTracker:
                 self.holder_wrist = w
                 self.still_seen = False  # 'still' only counts between two holders
                 self.cand, self.cand_count = None, 0
+                continue
+            if self.holder is not None and ff.kappa[i, w] < self.kappa_switch:
                 continue
             if ath != self.cand:
                 self.cand, self.cand_wrist, self.cand_first_s, self.cand_count = ath, w, t, 0
