@@ -405,3 +405,132 @@ def export(raw: Path, sensors_path: Path, out: Path) -> None:
                         "clock: host_monotonic (s)")
     n = sum(len(s) for s in result.recording.streams.values())
     click.echo(f"wrote {out} ({n} samples)", err=True)
+
+
+# ---------------------------------------------------------------- record
+
+
+@main.command()
+@click.option("--sensors", "sensors_path", type=_FilePath, default=None,
+              help="Sensors file (TOML); each sensor's `address` or `name` key finds its "
+                   "device.  Optional with --virtual (the demo drill's sensors are used).")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Raw notification file to write (for `replay` / `export`).")
+@click.option("--duration-s", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Stop after this long (s, from when the sensors are connected); "
+                   "default: until Ctrl-C.")
+@click.option("--scan-s", "scan_s", default=5.0, show_default=True,
+              type=click.FloatRange(min=0.0, min_open=True),
+              help="Look for the configured sensors at most this long (s).")
+@click.option("--virtual", is_flag=True,
+              help="No hardware: virtual sensors play the simulated 'demo' drill.")
+@click.option("--fast", is_flag=True, help="With --virtual: virtual time (as fast as the CPU).")
+@click.option("--seed", default=1, show_default=True, type=int,
+              help="With --virtual: the demo drill's seed.")
+@click.option("--append", is_flag=True, help="Append to an existing raw file.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print each exchange as one JSON object per line on stdout.")
+@click.option("--status/--no-status", default=None,
+              help="Live sensor status table on stderr (default: when stderr is a terminal).")
+def record(sensors_path: Path | None, out: Path, duration_s: float | None, scan_s: float,
+           virtual: bool, fast: bool, seed: int, append: bool, as_json: bool,
+           status: bool | None) -> None:
+    """Connect the configured sensors, stream and record them, report exchanges live."""
+    from batonsense.pipeline.session import NoSensorFound, read_targets, run_record
+    from batonsense.sources.raw import RawFileSink
+
+    if fast and not virtual:
+        _fail("--fast needs --virtual")
+    if sensors_path is None and not virtual:
+        _fail("--sensors is required (or try --virtual)")
+    if out.exists() and out.stat().st_size > 0 and not append:
+        _fail(f"{out}: already exists (use --append to add to it)")
+    sim = _run_simulation("demo", seed, {}) if virtual else None
+    try:
+        if sensors_path is None:
+            sensors = sim.recording.sensors
+            sensors_path = out.with_name(out.stem + ".sensors.toml")
+            write_sensors_toml(sensors_path, sensors)
+            click.echo(f"batonsense: using the demo drill's sensors, written to {sensors_path}",
+                       err=True)
+        else:
+            sensors = read_sensors(sensors_path)
+        targets = read_targets(sensors_path, sensors)
+    except InputError as e:
+        _fail(str(e))
+    show = sys.stderr.isatty() if status is None else status
+    err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+    with RawFileSink(out) as raw, _record_display(show, err) as (live, on_status):
+        def on_exchange(x: Exchange) -> None:
+            click.echo(json.dumps(x.to_dict()) if as_json else _exchange_line(x))
+
+        try:
+            result, _ = run_record(
+                sensors, targets, raw, duration_s=duration_s, scan_timeout_s=scan_s,
+                sim=sim, fast=fast, seed=seed, on_exchange=on_exchange,
+                on_message=lambda m: err.print(f"batonsense: {m}", highlight=False),
+                on_status=on_status,
+            )
+        except NoSensorFound as e:
+            live.stop()
+            _fail(f"{e}; nothing recorded ({sensors_path}: check the `address`/`name` keys, "
+                  "and that the sensors are on and in range)")
+        except Exception as e:  # noqa: BLE001 - no adapter, no D-Bus, adapter off: one line
+            live.stop()
+            _fail(f"cannot record: {type(e).__name__}: {e} "
+                  "(no Bluetooth adapter? try --virtual)", code=1)
+        live.update(_status_renderable(list(result.status.values())), refresh=True)
+    if not show:
+        err.print(_status_renderable(list(result.status.values())))
+    n = len(result.exchanges)
+    missing = f"; not recorded: {', '.join(result.missing)}" if result.missing else ""
+    why = {"duration": "duration reached", "stop": "interrupted",
+           "until": "end of the virtual drill"}[result.stopped_by]
+    err.print(f"batonsense: recorded {result.duration_s:.1f} s ({why}) into {out}: "
+              f"{result.raw_records} notifications, {n} exchange{'s' if n != 1 else ''}"
+              f"{missing}.  Replay: batonsense replay {out} --sensors {sensors_path}",
+              highlight=False)
+
+
+def _exchange_line(x: Exchange) -> str:
+    from batonsense.report import fmt_ms, fmt_s, hands, warning
+
+    line = (f"exchange {x.giver or '?'} → {x.receiver or '?'} {hands(x)}  "
+            f"reach {fmt_s(x.reach_s)} s  grab {fmt_s(x.grab_s)} s  "
+            f"release {fmt_s(x.release_s)} s  overlap {fmt_ms(x.overlap_ms)} ms  "
+            f"{x.outcome.value}")
+    note = warning(x)
+    return line + (f"  ({note})" if note else "")
+
+
+def _status_renderable(rows: list[Any]) -> Any:
+    from batonsense.pipeline.session import status_table
+
+    return status_table(rows, title="Sensors")
+
+
+@contextmanager
+def _record_display(show: bool, console: Console) -> Iterator[tuple[Any, Any]]:
+    """Yields (live, on_status): a rich Live on stderr refreshed at most 4×/s of wall
+    time, or a do-nothing stand-in when not shown."""
+    import time
+
+    from rich.live import Live
+
+    if not show:
+        class _Off:
+            def stop(self) -> None: ...
+            def update(self, *_a: Any, **_k: Any) -> None: ...
+
+        yield _Off(), None
+        return
+    last = [0.0]
+    with Live(console=console, auto_refresh=False, transient=False,
+              redirect_stdout=sys.stdout.isatty(), redirect_stderr=False) as live:
+        def on_status(rows: list[Any]) -> None:
+            t = time.perf_counter()
+            if t - last[0] >= 0.25:
+                last[0] = t
+                live.update(_status_renderable(rows), refresh=True)
+
+        yield live, on_status
