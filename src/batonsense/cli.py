@@ -461,25 +461,30 @@ def record(sensors_path: Path | None, out: Path, duration_s: float | None, scan_
     show = sys.stderr.isatty() if status is None else status
     err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
     with RawFileSink(out) as raw, _record_display(show, err) as (live, on_status):
+
         def on_exchange(x: Exchange) -> None:
             click.echo(json.dumps(x.to_dict()) if as_json else _exchange_line(x))
 
+        failure: tuple[str, int] | None = None
         try:
             result, _ = run_record(
                 sensors, targets, raw, duration_s=duration_s, scan_timeout_s=scan_s,
                 sim=sim, fast=fast, seed=seed, on_exchange=on_exchange,
-                on_message=lambda m: err.print(f"batonsense: {m}", highlight=False),
+                on_message=lambda m: err.print(f"batonsense: {m}", highlight=False,
+                                               soft_wrap=True),
                 on_status=on_status,
             )
+            live.update(_status_renderable(list(result.status.values())), refresh=True)
         except NoSensorFound as e:
-            live.stop()
-            _fail(f"{e}; nothing recorded ({sensors_path}: check the `address`/`name` keys, "
-                  "and that the sensors are on and in range)")
+            hint = "check the `address`/`name` keys, and that the sensors are on and in range"
+            failure = (f"{e}; nothing recorded ({sensors_path}: {hint})", EXIT_INPUT)
         except Exception as e:  # noqa: BLE001 - no adapter, no D-Bus, adapter off: one line
-            live.stop()
-            _fail(f"cannot record: {type(e).__name__}: {e} "
-                  "(no Bluetooth adapter? try --virtual)", code=1)
-        live.update(_status_renderable(list(result.status.values())), refresh=True)
+            hint = "(no Bluetooth adapter? try --virtual)"
+            failure = (f"cannot record: {type(e).__name__}: {e} {hint}", 1)
+    if failure is not None:
+        if raw.records == 0 and not append:
+            out.unlink(missing_ok=True)  # don't leave an empty file behind
+        _fail(*failure)
     if not show:
         err.print(_status_renderable(list(result.status.values())))
     n = len(result.exchanges)
@@ -489,7 +494,7 @@ def record(sensors_path: Path | None, out: Path, duration_s: float | None, scan_
     err.print(f"batonsense: recorded {result.duration_s:.1f} s ({why}) into {out}: "
               f"{result.raw_records} notifications, {n} exchange{'s' if n != 1 else ''}"
               f"{missing}.  Replay: batonsense replay {out} --sensors {sensors_path}",
-              highlight=False)
+              highlight=False, soft_wrap=True)
 
 
 def _exchange_line(x: Exchange) -> str:
@@ -519,7 +524,6 @@ def _record_display(show: bool, console: Console) -> Iterator[tuple[Any, Any]]:
 
     if not show:
         class _Off:
-            def stop(self) -> None: ...
             def update(self, *_a: Any, **_k: Any) -> None: ...
 
         yield _Off(), None

@@ -87,8 +87,10 @@ class Target:
         return bool(self.name) and name == self.name
 
     def describe(self) -> str:
-        keys = [f"address {self.address}" if self.address else "",
-                f"name {self.name!r}" if self.name else ""]
+        keys = [
+            f"address {self.address}" if self.address else "",
+            f"name {self.name!r}" if self.name else "",
+        ]
         return " or ".join(k for k in keys if k) or "no address or name key"
 
 
@@ -150,8 +152,13 @@ class SensorStatus:
 
     def to_dict(self) -> dict[str, Any]:
         d = self.stats.to_dict()
-        d.update(state=self.state, address=self.address, connected=self.connected,
-                 reconnects=self.reconnects, last_seen_ago_s=self.last_seen_ago_s)
+        d.update(
+            state=self.state,
+            address=self.address,
+            connected=self.connected,
+            reconnects=self.reconnects,
+            last_seen_ago_s=self.last_seen_ago_s,
+        )
         return d
 
 
@@ -160,22 +167,42 @@ def status_table(rows: Sequence[SensorStatus], title: str = "Sensors") -> Any:
     from rich.table import Table
 
     table = Table(title=title, header_style="bold")
-    for col in ("sensor", "state", "rate Hz", "lost %", "offset s", "drift ppm",
-                "battery %", "last seen", "reconnects", "packets"):
+    for col in (
+        "sensor",
+        "state",
+        "rate Hz",
+        "lost %",
+        "offset s",
+        "drift ppm",
+        "battery %",
+        "last seen",
+        "reconnects",
+        "packets",
+    ):
         table.add_column(col, justify="left" if col in ("sensor", "state") else "right")
 
     def f(v: float | None, fmt: str) -> str:
         return "–" if v is None else format(v, fmt)
 
-    styles = {"connected": "green", "reconnecting": "yellow", "not found": "red",
-              "connect failed": "red"}
+    styles = {
+        "connected": "green",
+        "reconnecting": "yellow",
+        "not found": "red",
+        "connect failed": "red",
+    }
     for r in rows:
         seen = "–" if r.last_seen_ago_s is None else f"{r.last_seen_ago_s:.1f} s ago"
         style = styles.get(r.state)
         table.add_row(
-            r.sensor_id, f"[{style}]{r.state}[/{style}]" if style else r.state,
-            f(r.rate_hz, ".1f"), f"{r.lost_pct:.1f}", f(r.offset_s, ".3f"),
-            f(r.drift_ppm, ".1f"), f(r.battery_pct, "d"), seen, str(r.reconnects),
+            r.sensor_id,
+            f"[{style}]{r.state}[/{style}]" if style else r.state,
+            f(r.rate_hz, ".1f"),
+            f"{r.lost_pct:.1f}",
+            f(r.offset_s, ".3f"),
+            f(r.drift_ppm, ".1f"),
+            f(r.battery_pct, "d"),
+            seen,
+            str(r.reconnects),
             str(r.stats.packets),
         )
     return table
@@ -283,11 +310,17 @@ class RecordSession:
             else:
                 state = "disconnected"
             seen = st.last_seen_host_s
-            rows.append(SensorStatus(
-                s.id, state, None if device is None else device.address,
-                bool(link and link.connected), link.reconnects if link else 0,
-                None if seen is None else max(0.0, t - seen), st,
-            ))
+            rows.append(
+                SensorStatus(
+                    s.id,
+                    state,
+                    None if device is None else device.address,
+                    bool(link and link.connected),
+                    link.reconnects if link else 0,
+                    None if seen is None else max(0.0, t - seen),
+                    st,
+                )
+            )
         return rows
 
     # -- run -----------------------------------------------------------------
@@ -314,10 +347,14 @@ class RecordSession:
             self.ingest = ingest
             await self._connect_all()
             t0 = self.now()
-            battery = asyncio.create_task(self._battery_loop(), name="record-battery")
+            helpers = [
+                asyncio.create_task(self._battery_loop(), name="record-battery"),
+                asyncio.create_task(self._watch_links(), name="record-links"),
+            ]
             stopped_by = await self._wait(duration_s, until)
-            battery.cancel()
-            await asyncio.gather(battery, return_exceptions=True)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             duration = self.now() - t0
             self._ended = True
         self.pipeline.flush()
@@ -344,6 +381,10 @@ class RecordSession:
                     "for it: it cannot be found"
                 )
         wanted = {t.sensor_id for t in targets if t.matchable}
+        if not wanted:
+            raise NoSensorFound(
+                "no sensor of the sensors file has an `address` or `name` key to find it by"
+            )
         all_seen = asyncio.Event()
 
         def on_adv(device: BLEDevice, adv: AdvertisementData) -> None:
@@ -370,9 +411,7 @@ class RecordSession:
         finally:
             await scanner.stop()
         for address, name in sorted(self.found.unknown.items()):
-            self._on_message(
-                f"ignored: {name or '?'} ({address}) is not named in the sensors file"
-            )
+            self._on_message(f"ignored: {name or '?'} ({address}) is not named in the sensors file")
         for t in targets:
             if t.matchable and t.sensor_id not in self.found.devices:
                 self._on_message(
@@ -404,9 +443,7 @@ class RecordSession:
             raise NoSensorFound("no configured sensor could be connected")
 
     async def _wait(self, duration_s: float | None, until: Awaitable[Any] | None) -> str:
-        waits: dict[asyncio.Future[Any], str] = {
-            asyncio.ensure_future(self._stop.wait()): "stop"
-        }
+        waits: dict[asyncio.Future[Any], str] = {asyncio.ensure_future(self._stop.wait()): "stop"}
         if duration_s is not None:
             waits[asyncio.ensure_future(asyncio.sleep(duration_s))] = "duration"
         if until is not None:
@@ -416,6 +453,26 @@ class RecordSession:
             p.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         return next(waits[d] for d in waits if d in done)
+
+    async def _watch_links(self, every_s: float = 0.25) -> None:
+        """Tell about drop-outs and reconnections (the Ingestor handles them)."""
+        told: dict[str, tuple[int, bool]] = {}
+        while True:
+            for sid in self.found.devices:
+                link = self._link(sid)
+                if link is None or not link.gaps:
+                    continue
+                gap = link.gaps[-1]
+                state = (len(link.gaps), gap.restored_host_s is not None)
+                if told.get(sid) == state:
+                    continue
+                if told.get(sid, (0, False))[0] < state[0]:
+                    self._on_message(f"{sid}: link lost, reconnecting")
+                if state[1] and gap.restored_host_s is not None:
+                    down_s = gap.restored_host_s - gap.lost_host_s
+                    self._on_message(f"{sid}: reconnected after {down_s:.1f} s")
+                told[sid] = state
+            await asyncio.sleep(every_s)
 
     async def _battery_loop(self) -> None:
         while True:
@@ -525,7 +582,7 @@ async def start_virtual_sensors(
         virtual[s.id] = v
         out_targets.append(Target(s.id, address=v.address))
     origin = now() + lead_s
-    for sid, v in virtual.items():
+    for v in virtual.values():
         await v.start(origin_host_s=origin + float(v.stream.t_s[0]))
     return VirtualDrill(sim, virtual, out_targets, origin)
 
@@ -540,8 +597,13 @@ def truth_on_host(drill: VirtualDrill) -> list[Exchange]:
         return None if t is None else o + t
 
     return [
-        replace(e, reach_s=m(e.reach_s), grab_s=m(e.grab_s), release_s=m(e.release_s),
-                drop_s=m(e.drop_s))
+        replace(
+            e,
+            reach_s=m(e.reach_s),
+            grab_s=m(e.grab_s),
+            release_s=m(e.release_s),
+            drop_s=m(e.drop_s),
+        )
         for e in drill.sim.truth
     ]
 
@@ -587,16 +649,25 @@ def run_record(
             from batonsense.sources.virtual import VirtualRadio
 
             radio = VirtualRadio()
-            drill = await start_virtual_sensors(radio, sensors, targets, sim=sim, now=now,
-                                                seed=seed)
+            drill = await start_virtual_sensors(
+                radio, sensors, targets, sim=sim, now=now, seed=seed
+            )
             backend, use = bumble_backend(radio), drill.targets
             absent = [s.id for s in sensors if s.id not in drill.sensors]
             if absent and on_message is not None:
-                on_message(f"virtual: the simulated drill has no sensor for {', '.join(absent)} "
-                           "(out of range)")
+                on_message(
+                    f"virtual: the simulated drill has no sensor for {', '.join(absent)} "
+                    "(out of range)"
+                )
         session = RecordSession(
-            sensors, use, raw_sink, backend=backend, now=now, on_exchange=on_exchange,
-            on_message=on_message, scan_timeout_s=scan_timeout_s,
+            sensors,
+            use,
+            raw_sink,
+            backend=backend,
+            now=now,
+            on_exchange=on_exchange,
+            on_message=on_message,
+            scan_timeout_s=scan_timeout_s,
         )
         if handle_sigint:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
