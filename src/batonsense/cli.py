@@ -511,7 +511,7 @@ def _exchange_line(x: Exchange) -> str:
 def _status_renderable(rows: list[Any]) -> Any:
     from batonsense.pipeline.session import status_table
 
-    return status_table(rows, title="Sensors")
+    return status_table(rows)
 
 
 @contextmanager

@@ -116,8 +116,9 @@ def read_targets(path: str | Path, sensors: Sequence[SensorInfo]) -> list[Target
 class SensorStatus:
     """One row of the live status table.
 
-    state: "connected", "reconnecting" (dropped, being reconnected), "not
-    found", "connect failed" or "disconnected" (after the end);
+    state: "searching" (scanning), "connecting", "connected", "reconnecting"
+    (dropped, being reconnected by the Ingestor), "not found", "connect
+    failed" or "stopped" (disconnected at the end);
     last_seen_ago_s: host seconds since its last notification (None: never).
     The numbers come from the sensor's SensorStats (`stats`).
     """
@@ -162,24 +163,33 @@ class SensorStatus:
         return d
 
 
-def status_table(rows: Sequence[SensorStatus], title: str = "Sensors") -> Any:
-    """A rich Table of the rows (the live display of `batonsense record`)."""
+def status_table(
+    rows: Sequence[SensorStatus], title: str = "Sensors (drift ppm, seen s ago)"
+) -> Any:
+    """A rich Table of the rows (the live display of `batonsense record`): rate in
+    Hz, lost %, clock offset s, drift ppm, battery %, seen = s since the last
+    notification, recon = reconnects, pkts = packets decoded."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=title, header_style="bold")
+    # Compact enough for an 80-column terminal.
+    table = Table(
+        title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
     for col in (
         "sensor",
         "state",
-        "rate Hz",
-        "lost %",
+        "Hz",
+        "lost%",
         "offset s",
-        "drift ppm",
-        "battery %",
-        "last seen",
-        "reconnects",
-        "packets",
+        "drift",
+        "bat%",
+        "seen",
+        "recon",
+        "pkts",
     ):
-        table.add_column(col, justify="left" if col in ("sensor", "state") else "right")
+        left = col in ("sensor", "state")
+        table.add_column(col, justify="left" if left else "right", no_wrap=True)
 
     def f(v: float | None, fmt: str) -> str:
         return "–" if v is None else format(v, fmt)
@@ -187,11 +197,11 @@ def status_table(rows: Sequence[SensorStatus], title: str = "Sensors") -> Any:
     styles = {
         "connected": "green",
         "reconnecting": "yellow",
+        "connecting": "yellow",
         "not found": "red",
         "connect failed": "red",
     }
     for r in rows:
-        seen = "–" if r.last_seen_ago_s is None else f"{r.last_seen_ago_s:.1f} s ago"
         style = styles.get(r.state)
         table.add_row(
             r.sensor_id,
@@ -201,7 +211,7 @@ def status_table(rows: Sequence[SensorStatus], title: str = "Sensors") -> Any:
             f(r.offset_s, ".3f"),
             f(r.drift_ppm, ".1f"),
             f(r.battery_pct, "d"),
-            seen,
+            f(r.last_seen_ago_s, ".1f"),
             str(r.reconnects),
             str(r.stats.packets),
         )
@@ -276,6 +286,7 @@ class RecordSession:
         self.found = _Found()
         self.failed: set[str] = set()
         self._stop = asyncio.Event()
+        self._scanning = True
         self._ended = False
 
     def stop(self) -> None:
@@ -300,15 +311,17 @@ class RecordSession:
             link = self._link(s.id)
             device = self.found.devices.get(s.id)
             if device is None:
-                state = "not found"
+                state = "searching" if self._scanning else "not found"
             elif s.id in self.failed:
                 state = "connect failed"
             elif link is not None and link.connected:
                 state = "connected"
-            elif link is not None and link.gaps and not self._ended:
+            elif self._ended:
+                state = "stopped"
+            elif link is not None and link.gaps:
                 state = "reconnecting"
             else:
-                state = "disconnected"
+                state = "connecting"
             seen = st.last_seen_host_s
             rows.append(
                 SensorStatus(
@@ -410,6 +423,7 @@ class RecordSession:
                 await asyncio.wait_for(all_seen.wait(), self.scan_timeout_s)
         finally:
             await scanner.stop()
+            self._scanning = False
         for address, name in sorted(self.found.unknown.items()):
             self._on_message(f"ignored: {name or '?'} ({address}) is not named in the sensors file")
         for t in targets:
