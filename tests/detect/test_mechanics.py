@@ -102,3 +102,11 @@ def test_baton_put_down_then_picked_up_is_not_an_exchange() -> None:
     streams = dict(rec.streams)
     streams["baton"] = SensorStream("baton", b.t_s, acc, gyro)
     assert detect_exchanges(Recording(rec.sensors, streams)) == []
+
+
+def test_a_baton_without_wrists_gives_no_exchange_and_no_error() -> None:
+    rec = handover_recording(seed=11)
+    only = Recording(
+        tuple(s for s in rec.sensors if s.id == "baton"), {"baton": rec.streams["baton"]}
+    )
+    assert detect_exchanges(only) == []

@@ -67,7 +67,7 @@ class HolderTracker:
     events: list[Handover | Fall] = field(default_factory=list)
 
     def _candidate(self, kappa: np.ndarray, valid: np.ndarray, energy: float) -> int:
-        if energy < self.min_energy_radps2:
+        if energy < self.min_energy_radps2 or kappa.size == 0:
             return -1
         k = np.where(valid, kappa, -1.0)
         best = int(np.argmax(k))
