@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from batonsense.detect import DetectorConfig, ExchangeDetector, detect_exchanges
+from batonsense.detect import ExchangeDetector, detect_exchanges
 from batonsense.detect.coupling import kabsch_rotation, rolling_coupling
 from batonsense.model import Recording, SensorStream
 
+from .live import stream_live
 from .synthetic import handover_recording
 
 
@@ -53,15 +54,7 @@ def test_handover_found_and_timed(seed: int) -> None:
 def test_live_chunks_give_the_offline_result() -> None:
     rec = handover_recording(seed=7)
     offline = detect_exchanges(rec)
-    det = ExchangeDetector(rec.sensors, DetectorConfig())
-    live = []
-    for start in np.arange(0.0, 10.0, 0.05):  # 50 ms notification bursts
-        for s in rec.streams.values():
-            part = s.between(start, start + 0.05)
-            if len(part):
-                det.push(part)
-        live += det.poll()
-    live += det.flush()
+    live = stream_live(rec, 0.05)  # 50 ms notification bursts
     assert [(e.giver, e.receiver) for e in live] == [(e.giver, e.receiver) for e in offline]
     for a, b in zip(live, offline, strict=True):
         assert abs(a.grab_s - b.grab_s) < 1e-3 and abs(a.release_s - b.release_s) < 1e-3

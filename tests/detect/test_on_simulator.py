@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from batonsense.detect import ExchangeDetector, detect_exchanges
+from batonsense.detect import detect_exchanges
 from batonsense.evaluate import score
 from batonsense.model import Outcome
 from batonsense.sim import simulate
+
+from .live import stream_live
 
 
 def _check(scenario: str, seed: int, grab_ms: float, release_ms: float, **kw: object) -> None:
@@ -67,15 +69,7 @@ def test_no_exchange_without_a_hand_over(scenario: str) -> None:
 def test_live_stream_matches_offline_within_1ms() -> None:
     rec = simulate("drill_200hz", seed=16, n_reps=2).recording
     offline = detect_exchanges(rec)
-    det = ExchangeDetector(rec.sensors)
-    live = []
-    for start in np.arange(rec.start_s, rec.end_s + 0.1, 0.1):
-        for s in rec.streams.values():
-            part = s.between(start, start + 0.1)
-            if len(part):
-                det.push(part)
-        live += det.poll()
-    live += det.flush()
+    live = stream_live(rec, 0.1)
     assert len(live) == len(offline) >= 2
     for a, b in zip(live, offline, strict=True):
         assert (a.giver, a.receiver) == (b.giver, b.receiver)
