@@ -1,4 +1,4 @@
-"""Command line: `batonsense analyze | simulate | demo | replay | export`.
+"""Command line: `batonsense analyze | simulate | demo | scan | record | replay | export`.
 
 Exit status: 0 ok, 2 bad input or usage (message on stderr), 1 anything else.
 With `analyze --json` / `replay --json` stdout carries exactly one JSON object
