@@ -7,10 +7,12 @@ from typing import Protocol
 
 from batonsense.model import SensorInfo, SensorStream
 from batonsense.protocols import batonsense_v1 as v1
+from batonsense.protocols import witmotion as wm
 from batonsense.sources.raw import RawRecord, RawSink
 
 from ._sensor import Decoder, SensorPipeline
 from ._stats import SensorStats
+from ._untimed import DejitteredSensorPipeline, Route
 
 BlockSink = Callable[[SensorStream], None]
 
@@ -36,6 +38,13 @@ class Pipeline:
     unknown sensors are counted in `unknown` and go no further.  Each block
     (host monotonic clock, see SensorPipeline) is passed to every consumer in
     `consumers`, in the order the notifications came.
+
+    routes: sensor id (or alias) → `Route` (protocol, nominal rate); sensors
+    not named take our protocol with `decode`.  A WitMotion route goes
+    through `DejitteredSensorPipeline` (receive-time de-jittered, accuracy
+    about one connection interval).  `set_route` routes a sensor later, e.g.
+    from the Ingestor's `on_armed` once its GATT services are known, as long
+    as none of its notifications has arrived yet.
     """
 
     def __init__(
@@ -47,15 +56,42 @@ class Pipeline:
         raw_sink: RawSink | None = None,
         decode: Decoder = v1.decode_packet,
         warmup_s: float = 2.0,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         self.sensors = tuple(sensors)
         self.consumers = list(consumers)
         self.raw_sink = raw_sink
         self.unknown = 0
         self._ids = {s.id: s.id for s in self.sensors} | dict(aliases or {})
-        self._paths = {
+        self._decode = decode
+        self._warmup_s = warmup_s
+        self._paths: dict[str, SensorPipeline | DejitteredSensorPipeline] = {
             s.id: SensorPipeline(s.id, decode=decode, warmup_s=warmup_s) for s in self.sensors
         }
+        for key, route in (routes or {}).items():
+            self.set_route(key, route)
+
+    def set_route(self, key: str, route: Route) -> None:
+        """Route a sensor (id or alias) to `route`'s path; unknown keys are ignored.
+
+        Raises ValueError if the sensor already has notifications on another path."""
+        sensor_id = self.resolve(key)
+        if sensor_id is None:
+            return
+        old = self._paths[sensor_id]
+        if old.stats.notifications:
+            if isinstance(old, DejitteredSensorPipeline) == (route.protocol == wm.PROTOCOL):
+                return
+            raise ValueError(f"{sensor_id}: cannot change protocol after data has arrived")
+        if route.protocol == wm.PROTOCOL:
+            assert route.rate_hz is not None
+            self._paths[sensor_id] = DejitteredSensorPipeline(
+                sensor_id, rate_hz=route.rate_hz, warmup_s=self._warmup_s
+            )
+        else:
+            self._paths[sensor_id] = SensorPipeline(
+                sensor_id, decode=self._decode, warmup_s=self._warmup_s
+            )
 
     def resolve(self, key: str) -> str | None:
         """The sensor id for a notification key (id, address or name), None if unknown."""

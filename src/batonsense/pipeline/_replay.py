@@ -14,6 +14,7 @@ from batonsense.sources.raw import RawReader
 from ._consumers import BlockRecorder, LiveDetector
 from ._pipeline import Pipeline
 from ._stats import SensorStats
+from ._untimed import Route
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +37,15 @@ def replay_raw(
     aliases: Mapping[str, str] | None = None,
     detect: bool = True,
     record: bool = False,
+    routes: Mapping[str, Route] | None = None,
 ) -> ReplayResult:
-    """Run a raw file (`sources.raw`) through the same Pipeline + LiveDetector as live."""
+    """Run a raw file (`sources.raw`) through the same Pipeline + LiveDetector as live.
+
+    routes: per sensor id, its protocol (`read_routes`); default: ours."""
     live = LiveDetector(sensors) if detect else None
     recorder = BlockRecorder(sensors) if record else None
     consumers = [c for c in (live, recorder) if c is not None]
-    pipeline = Pipeline(sensors, aliases=aliases, consumers=consumers)
+    pipeline = Pipeline(sensors, aliases=aliases, consumers=consumers, routes=routes)
     reader = RawReader(path)
     pipeline.feed_records(reader)
     pipeline.flush()
@@ -73,3 +77,33 @@ def read_aliases(path: str | Path) -> dict[str, str]:
                 aliases[value] = table["id"]
                 aliases[value.upper()] = table["id"]
     return aliases
+
+
+def read_routes(path: str | Path) -> dict[str, Route]:
+    """Optional `protocol` ("batonsense_v1" or "witmotion") and `rate_hz` keys of a
+    sensors file: sensor id → Route, for the sensors that have a `protocol` key.
+
+    InputError for an unknown protocol or a WitMotion sensor without a rate.
+    (`io.read_sensors` validates the file and ignores these keys.)
+    """
+    try:
+        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise InputError(path, str(e)) from None
+    routes: dict[str, Route] = {}
+    for table in doc.get("sensor", []):
+        if not isinstance(table, dict) or not isinstance(table.get("id"), str):
+            continue
+        protocol = table.get("protocol")
+        if protocol is None:
+            continue
+        rate = table.get("rate_hz")
+        try:
+            if not isinstance(protocol, str) or not (
+                rate is None or (isinstance(rate, (int, float)) and not isinstance(rate, bool))
+            ):
+                raise ValueError("protocol must be a string and rate_hz a number")
+            routes[table["id"]] = Route(protocol, None if rate is None else float(rate))
+        except ValueError as e:
+            raise InputError(path, f"sensor '{table['id']}': {e}") from None
+    return routes

@@ -23,7 +23,10 @@ class SensorStats:
     drift)·sensor); rate_hz: measured sample rate on the host clock;
     battery_pct: last known battery level (None: unknown); low_battery: the
     sensor's LOW_BATTERY flag; last_seen_host_s: receive time (s, host) of
-    the last notification.
+    the last notification; protocol: the decoder's name; timing: how sample
+    times are found — "sensor clock" (timestamps mapped by the clock fit,
+    ~0.5 ms) or "receive-time de-jittered" (no timestamps, e.g. WitMotion:
+    accuracy floor about one BLE connection interval, 7.5–50 ms).
     """
 
     sensor_id: str
@@ -44,6 +47,8 @@ class SensorStats:
     battery_pct: int | None = None
     low_battery: bool = False
     last_seen_host_s: float | None = None
+    protocol: str = "batonsense_v1"
+    timing: str = "sensor clock"
 
     @property
     def lost_pct(self) -> float:

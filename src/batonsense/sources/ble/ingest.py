@@ -16,6 +16,13 @@
 - An unsolicited disconnect records a `Gap` and reconnects in the background
   with the same `establish_connection`; the gap's end is the host time the
   stream was re-armed.  Data before and after are kept.
+- A device offering the WitMotion service (0xFFE5, found in its GATT
+  database after connecting) is a WitMotion module: its 0xFFE4 frames
+  characteristic is subscribed (it streams from then on; no START), the
+  optional `witmotion_setup` writes (e.g. `witmotion_commands.rate_setup`)
+  go to 0xFFE9, and its notifications are decoded as WitMotion frames.
+  `SensorLink.protocol` says which; `on_armed(link)` runs before the
+  subscription (so a consumer can route the sensor before its first byte).
 - `backend` selects the bleak backend classes (None: the platform's, i.e.
   BlueZ on Linux; `bumble_backend(radio)` for the virtual radio).  The code
   path is identical otherwise.
@@ -39,6 +46,7 @@ from bleak_retry_connector import establish_connection
 from batonsense.errors import DecodeError
 from batonsense.protocols import DecodedPacket
 from batonsense.protocols import batonsense_v1 as v1
+from batonsense.protocols import witmotion as wm
 from batonsense.sources.ble.bumble_backend import BumbleBackend
 
 _LOG = logging.getLogger(__name__)
@@ -77,6 +85,7 @@ class SensorLink:
     reconnects: int = 0
     last_seen_host_s: float | None = None
     gaps: list[Gap] = field(default_factory=list)
+    protocol: str = v1.PROTOCOL  # "batonsense_v1" or "witmotion" (from the GATT services)
 
     @property
     def address(self) -> str:
@@ -88,7 +97,7 @@ RawSink = Callable[[RawNotification], None]
 
 
 class Ingestor:
-    """Scan, connect, stream and reconnect batonsense v1 sensors (see the module docstring).
+    """Scan, connect, stream and reconnect batonsense v1 and WitMotion sensors (module docstring).
 
     on_packet(sensor, host_s, packet) gets every decoded packet with its host
     receive time; on_raw(RawNotification) every notification before decoding.
@@ -109,14 +118,21 @@ class Ingestor:
         reconnect_backoff_s: Sequence[float] = (0.1, 0.5, 1.0, 2.0, 5.0),
         queue_size: int = 100_000,
         now: Callable[[], float] = time.monotonic,
+        witmotion_setup: Sequence[bytes] = (),
+        on_armed: Callable[[SensorLink], None] | None = None,
     ) -> None:
         self._now = now
+        self._witmotion_setup = tuple(witmotion_setup)
+        self._on_armed = on_armed
         self.links: dict[str, SensorLink] = {}
         self.queue: asyncio.Queue[RawNotification] = asyncio.Queue(maxsize=queue_size)
         self.queue_overflows = 0
         self._on_packet = on_packet
         self._on_raw = on_raw
         self._decode = decode
+        self._decoders: dict[str, Callable[[bytes], DecodedPacket]] = {
+            wm.PROTOCOL: wm.decode_notification
+        }
         self._backend = backend
         self._start_command = start_command
         self._max_attempts = max_attempts
@@ -169,8 +185,18 @@ class Ingestor:
         def on_notify(_char: object, data: bytearray) -> None:
             self._enqueue(RawNotification(address, self._now(), bytes(data)))
 
-        await client.start_notify(v1.DATA_CHAR_UUID, on_notify)
-        await client.write_gatt_char(v1.CONTROL_CHAR_UUID, self._start_command, response=True)
+        if client.services.get_service(wm.SERVICE_UUID) is not None:
+            link.protocol = wm.PROTOCOL
+            if self._on_armed is not None:
+                self._on_armed(link)
+            await client.start_notify(wm.NOTIFY_CHAR_UUID, on_notify)
+            for command in self._witmotion_setup:
+                await client.write_gatt_char(wm.WRITE_CHAR_UUID, command, response=False)
+        else:
+            if self._on_armed is not None:
+                self._on_armed(link)
+            await client.start_notify(v1.DATA_CHAR_UUID, on_notify)
+            await client.write_gatt_char(v1.CONTROL_CHAR_UUID, self._start_command, response=True)
         link.connected = True
 
     def _enqueue(self, item: RawNotification) -> None:
@@ -224,7 +250,7 @@ class Ingestor:
         link.notifications += 1
         link.last_seen_host_s = item.host_s
         try:
-            packet = self._decode(item.data)
+            packet = self._decoders.get(link.protocol, self._decode)(item.data)
         except DecodeError as exc:  # a bad notification is counted, never fatal
             link.decode_errors += 1
             _LOG.debug("%s: undecodable notification: %s", item.sensor, exc)

@@ -4,6 +4,7 @@ from batonsense.sources.virtual._packets import Fate, Packetizer, PacketRecord, 
 from batonsense.sources.virtual.clock import VirtualTimeLoop
 from batonsense.sources.virtual.radio import VirtualRadio
 from batonsense.sources.virtual.sensor import VirtualSensor, advertising_data
+from batonsense.sources.virtual.witmotion import VirtualWitMotion
 
 __all__ = [
     "Fate",
@@ -13,5 +14,6 @@ __all__ = [
     "VirtualRadio",
     "VirtualSensor",
     "VirtualTimeLoop",
+    "VirtualWitMotion",
     "advertising_data",
 ]
