@@ -26,6 +26,7 @@ from ._stats import SensorStats
 #: one BLE connection interval (7.5–50 ms), not the ~0.5 ms of a timestamped one.
 TIMING_DEJITTERED = "receive-time de-jittered"
 PROTOCOLS = (v1.PROTOCOL, wm.PROTOCOL)
+DEJITTER_WARMUP_S = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,11 @@ class DejitteredSensorPipeline:
             raise ValueError("rate_hz must be > 0")
         self.sensor_id = sensor_id
         self.rate_hz = float(rate_hz)
-        self.warmup_s = warmup_s
+        # Held back until the Dejitterer has fitted the rate error (after its
+        # drift_min_span_s, 3 s): the offset-only fit before it is off by the
+        # oscillator's error (per cent: 10 ms per s), and the step when the rate
+        # is fitted would put later samples before earlier ones.
+        self.warmup_s = max(warmup_s, DEJITTER_WARMUP_S)
         self._decode = decode
         self._stats = SensorStats(sensor_id, protocol=protocol, timing=TIMING_DEJITTERED)
         self._dejitter: Dejitterer | None = None
