@@ -8,6 +8,7 @@ import statistics
 import numpy as np
 
 from ._hull import envelope_line
+from ._lattice import EventLattice
 from ._records import HOST_CLOCK, ClockFit, ClockReset, ResetReason, SyncState
 from ._window import EnvelopeWindow
 
@@ -50,6 +51,7 @@ class ClockMapper:
         early_tolerance_s: float = 0.05,
         late_run: int = 3,
         block_s: float = 1.0,
+        event_lattice: bool = True,
     ) -> None:
         if horizon_s <= 0 or block_s <= 0 or drift_bound_ppm < 0:
             raise ValueError("horizon_s and block_s must be > 0, drift_bound_ppm >= 0")
@@ -68,6 +70,8 @@ class ClockMapper:
         self._drift_prior = 0.0
         self._late_count = 0
         self._window: EnvelopeWindow | None = None
+        self.lattice: EventLattice | None = EventLattice() if event_lattice else None
+        self.n_event_timed = 0  # packets fitted at their estimated connection event
 
     # -- input ---------------------------------------------------------------
 
@@ -80,6 +84,12 @@ class ClockMapper:
         if not (math.isfinite(raw) and math.isfinite(host)):
             self.n_rejected += 1
             return None
+        if self.lattice is not None:
+            self.lattice.push(host)
+            event = self.lattice.event_time(host)
+            if event is not None:
+                host = event
+                self.n_event_timed += 1
         if self._window is None:
             self._start_epoch(raw, host)
             return None

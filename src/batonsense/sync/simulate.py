@@ -195,8 +195,9 @@ def _host_side(arrive: np.ndarray, link: LinkModel, rng: np.random.Generator) ->
     n_stalls = rng.poisson(link.stall_rate_hz * span)
     starts = np.sort(rng.uniform(t[0], t[0] + span, n_stalls))
     ends = starts + rng.uniform(0.0, link.stall_max_s, n_stalls)
-    j = np.searchsorted(starts, t, side="right") - 1
-    in_stall = (j >= 0) & (t < ends[np.maximum(j, 0)])
-    t = np.where(in_stall, ends[np.maximum(j, 0)], t)
+    if n_stalls:
+        j = np.searchsorted(starts, t, side="right") - 1
+        in_stall = (j >= 0) & (t < ends[np.maximum(j, 0)])
+        t = np.where(in_stall, ends[np.maximum(j, 0)], t)
     receive[ok] = np.maximum.accumulate(t)  # one event loop: delivered in order
     return receive
