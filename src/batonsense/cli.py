@@ -339,12 +339,17 @@ def _seen_table(seen: list[Any], timeout_s: float) -> Any:
 
 def _replay(raw: Path, sensors_path: Path, *, detect: bool, record: bool) -> Any:
     """pipeline.replay_raw with InputErrors turned into exit status 2."""
-    from batonsense.pipeline import read_aliases, replay_raw
+    from batonsense.pipeline import read_aliases, read_routes, replay_raw
 
     try:
         sensors = read_sensors(sensors_path)
         return replay_raw(
-            raw, sensors, aliases=read_aliases(sensors_path), detect=detect, record=record
+            raw,
+            sensors,
+            aliases=read_aliases(sensors_path),
+            routes=read_routes(sensors_path),
+            detect=detect,
+            record=record,
         )
     except InputError as e:
         _fail(str(e))
