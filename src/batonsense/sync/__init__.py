@@ -2,7 +2,9 @@
 
 ClockMapper: one sensor with timestamps (ours, Movesense, Polar) — offset and
 drift fitted on the lower envelope of (host receive − sensor time), with
-counter unwrap and reset on reboot.  Dejitterer: a sensor without timestamps
+counter unwrap and reset on reboot; the link's connection events are
+estimated from receive times (EventLattice) so that the fit runs on event
+times, without the OS delay.  Dejitterer: a sensor without timestamps
 (WitMotion) — sample times rebuilt from receive times and the nominal rate;
 its floor is about one BLE connection interval.  simulate: a synthetic sensor
 clock and BLE delivery model for tests and benchmarks/clock_sync.py.

@@ -34,7 +34,13 @@ class ClockMapper:
     it stays in the mapped times as a bias common to like sensors on one
     adapter;  max_delay_s: a packet later than this (and `late_run` in a row)
     means the clock jumped;  early_tolerance_s: a packet earlier than the fit
-    by more than this (plus the drift bound over the window) means a jump.
+    by more than this (plus the drift bound over the window) means a jump;
+    event_lattice: estimate the link's connection events from the receive
+    times (`EventLattice`, available as `.lattice`) and fit each packet at
+    its event instead of its receive time, which takes the OS delay out of
+    the fit (no effect until the lattice locks, after a few seconds, nor
+    below ~15 ms intervals; `n_event_timed` counts the packets it timed).
+    Receive times (`host_receive_s`) are what the caller always passes.
     """
 
     clock = HOST_CLOCK
