@@ -37,7 +37,10 @@ def test_reopen_keeps_everything(db_path: Path) -> None:
     with Store(db_path) as s:
         (session,) = s.sessions()
         assert (session.id, session.name, session.notes, session.ended_at) == (
-            sid, "morning", "windy", None
+            sid,
+            "morning",
+            "windy",
+            None,
         )
         assert session.started_at.tzinfo is not None
         assert s.session_sensors(sid) == list(SENSORS)

@@ -266,7 +266,9 @@ class _Transaction:
     def __enter__(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
 
-    def __exit__(self, exc_type: type | None, exc: BaseException | None, _tb: object) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, _tb: object
+    ) -> None:
         if exc_type is None:
             self.conn.execute("COMMIT")
             return

@@ -189,7 +189,7 @@ class SessionWriter:
         while not self._stop.wait(self.commit_every_s):
             try:
                 self.flush()
-            except BaseException as e:  # reported by the next call
+            except Exception as e:  # noqa: BLE001 - reported by the next call
                 self._error = e
 
     def _raise_error(self) -> None:
