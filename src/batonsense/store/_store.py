@@ -188,7 +188,8 @@ class Store:
     ) -> list[StoredExchange]:
         """Exchanges, newest last; filters: session, athlete (giver or receiver),
         committed at since <= created_at < until (aware datetimes)."""
-        where, args = ["1"], []  # type: list[str], list[Any]
+        where: list[str] = ["1"]
+        args: list[Any] = []
         if session_id is not None:
             self.session(session_id)
             where.append("session_id = ?")
