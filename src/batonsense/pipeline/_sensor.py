@@ -20,7 +20,29 @@ Decoder = Callable[[bytes], DecodedPacket]
 _EMPTY3 = np.empty((0, 3))
 
 
-class SensorPipeline:
+class _Notifications:
+    """Shared front of the per-sensor pipelines: count, decode, hand on the packet."""
+
+    _stats: SensorStats
+    _decode: Decoder
+
+    def feed(self, host_s: float, payload: bytes) -> SensorStream | None:
+        """One notification (host receive time in s, bytes) → a block, or None."""
+        st = self._stats
+        st.notifications += 1
+        st.last_seen_host_s = host_s
+        try:
+            packet = self._decode(payload)
+        except DecodeError:
+            st.decode_errors += 1
+            return None
+        return self.feed_packet(host_s, packet)
+
+    def feed_packet(self, host_s: float, packet: DecodedPacket) -> SensorStream | None:
+        raise NotImplementedError
+
+
+class SensorPipeline(_Notifications):
     """Turns one sensor's notifications into SensorStream blocks on the host clock.
 
     feed(host_s, payload) → a block (sample times in s on the host monotonic
@@ -62,18 +84,6 @@ class SensorPipeline:
         self._epoch_start_s: float | None = None
 
     # -- input ---------------------------------------------------------------
-
-    def feed(self, host_s: float, payload: bytes) -> SensorStream | None:
-        """One notification (host receive time in s, bytes) → a block, or None."""
-        st = self._stats
-        st.notifications += 1
-        st.last_seen_host_s = host_s
-        try:
-            packet = self._decode(payload)
-        except DecodeError:
-            st.decode_errors += 1
-            return None
-        return self.feed_packet(host_s, packet)
 
     def feed_packet(self, host_s: float, packet: DecodedPacket) -> SensorStream | None:
         """One decoded packet with its host receive time (s) → a block, or None."""

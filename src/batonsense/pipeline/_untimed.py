@@ -12,14 +12,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from batonsense.errors import DecodeError
 from batonsense.model import SensorStream
 from batonsense.protocols import DecodedPacket
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.protocols import witmotion as wm
 from batonsense.sync import Dejitterer
 
-from ._sensor import Decoder
+from ._sensor import Decoder, _Notifications
 from ._stats import SensorStats
 
 #: SensorStats.timing of a de-jittered sensor: its accuracy floor is about
@@ -48,7 +47,7 @@ class Route:
             raise ValueError("a witmotion sensor needs its output rate_hz (> 0)")
 
 
-class DejitteredSensorPipeline:
+class DejitteredSensorPipeline(_Notifications):
     """One timestamp-less sensor's notifications → SensorStream blocks on the host clock.
 
     Same interface as `SensorPipeline`.  Each notification's samples are
@@ -89,18 +88,6 @@ class DejitteredSensorPipeline:
         self._held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._epoch_start_s: float | None = None
         self._last_host_s = -math.inf
-
-    def feed(self, host_s: float, payload: bytes) -> SensorStream | None:
-        """One notification (host receive time in s, bytes) → a block, or None."""
-        st = self._stats
-        st.notifications += 1
-        st.last_seen_host_s = host_s
-        try:
-            packet = self._decode(payload)
-        except DecodeError:
-            st.decode_errors += 1
-            return None
-        return self.feed_packet(host_s, packet)
 
     def feed_packet(self, host_s: float, packet: DecodedPacket) -> SensorStream | None:
         st = self._stats
