@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
@@ -154,6 +154,21 @@ class Exchange:
             if t is not None:
                 return t
         return math.inf
+
+    def shifted(self, offset_s: float, clock: str | None = None) -> Exchange:
+        """The same exchange with every time moved by offset_s (onto another clock)."""
+
+        def m(t: float | None) -> float | None:
+            return None if t is None else t + offset_s
+
+        return replace(
+            self,
+            reach_s=m(self.reach_s),
+            grab_s=m(self.grab_s),
+            release_s=m(self.release_s),
+            drop_s=m(self.drop_s),
+            clock=self.clock if clock is None else clock,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON output contract (times in s rounded to 0.1 ms, durations in ms)."""

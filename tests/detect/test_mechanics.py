@@ -103,3 +103,10 @@ def test_a_baton_without_wrists_gives_no_exchange_and_no_error() -> None:
         tuple(s for s in rec.sensors if s.id == "baton"), {"baton": rec.streams["baton"]}
     )
     assert detect_exchanges(only) == []
+
+
+def test_exchanges_say_which_clock_their_times_are_on() -> None:
+    rec = handover_recording(seed=12)
+    on_host = Recording(rec.sensors, rec.streams, clock="host_monotonic")
+    assert [e.clock for e in detect_exchanges(rec)] == ["recording"]
+    assert [e.clock for e in detect_exchanges(on_host)] == ["host_monotonic"]

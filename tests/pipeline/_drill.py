@@ -42,23 +42,7 @@ class DrillRun:
 
     def truth_on_host(self) -> list[Exchange]:
         """The simulator's exchanges with times moved to the host clock."""
-        from dataclasses import replace
-
-        o = self.origin_host_s
-
-        def m(t: float | None) -> float | None:
-            return None if t is None else o + t
-
-        return [
-            replace(
-                e,
-                reach_s=m(e.reach_s),
-                grab_s=m(e.grab_s),
-                release_s=m(e.release_s),
-                drop_s=m(e.drop_s),
-            )
-            for e in self.sim.truth
-        ]
+        return [e.shifted(self.origin_host_s) for e in self.sim.truth]
 
 
 def stream_drill(tmp: Path, seed: int = 3, n_reps: int = 2) -> DrillRun:

@@ -13,7 +13,7 @@ exactly the same code.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -92,6 +92,7 @@ class ExchangeDetector:
         self._next_k: int | None = None
         self._pending: list[Handover | Fall] = []
         self.exchanges_: list[Exchange] = []
+        self.clock = "recording"  # the clock of the pushed samples; stamped on every Exchange
 
     # -- live interface ------------------------------------------------------
     def push(self, block: SensorStream) -> None:
@@ -137,6 +138,7 @@ class ExchangeDetector:
         progress: Callable[[float], None] | None = None,
     ) -> ExchangeDetector:
         """Run over a whole recording in chunks of chunk_s (same code path as live)."""
+        self.clock = recording.clock
         t0, t1 = recording.start_s, recording.end_s
         edges = np.arange(t0, t1 + chunk_s, chunk_s)
         for i in range(len(edges) - 1):
@@ -193,7 +195,7 @@ class ExchangeDetector:
                 continue
             ex = self._time(ev, min(ready_s, watermark))
             if ex is not None:
-                done.append(ex)
+                done.append(replace(ex, clock=self.clock))
         self._pending = keep
         self.exchanges_.extend(done)
         return done

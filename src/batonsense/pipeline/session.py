@@ -603,23 +603,7 @@ async def start_virtual_sensors(
 
 def truth_on_host(drill: VirtualDrill) -> list[Exchange]:
     """The simulation's true exchanges moved to the host clock."""
-    from dataclasses import replace
-
-    o = drill.origin_host_s
-
-    def m(t: float | None) -> float | None:
-        return None if t is None else o + t
-
-    return [
-        replace(
-            e,
-            reach_s=m(e.reach_s),
-            grab_s=m(e.grab_s),
-            release_s=m(e.release_s),
-            drop_s=m(e.drop_s),
-        )
-        for e in drill.sim.truth
-    ]
+    return [e.shifted(drill.origin_host_s) for e in drill.sim.truth]
 
 
 # ------------------------------------------------------------------ runner
