@@ -13,6 +13,7 @@ from pathlib import Path
 
 from batonsense.model import Exchange, SensorInfo
 from batonsense.pipeline import LiveDetector, Pipeline, SensorStats
+from batonsense.pipeline.session import VIRTUAL_LINKS
 from batonsense.sim import SimResult, simulate
 from batonsense.sources.ble.bumble_backend import bumble_backend
 from batonsense.sources.ble.ingest import Ingestor, SensorLink
@@ -20,11 +21,7 @@ from batonsense.sources.raw import RawFileSink
 from batonsense.sources.virtual import SensorClock, VirtualRadio, VirtualSensor, VirtualTimeLoop
 
 #: per sensor: clock offset (s), drift (ppm), connection interval (s), loss
-LINKS = (
-    (3.0, -40.0, 0.030, 0.03),
-    (120.5, 25.0, 0.045, 0.05),
-    (7.25, 50.0, 0.050, 0.02),
-)
+LINKS = VIRTUAL_LINKS
 
 
 @dataclass

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
 
 import numpy as np
 
@@ -14,7 +13,7 @@ from batonsense.protocols import DecodedPacket
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.sync import ClockMapper, ResetReason
 
-from ._stats import SensorStats
+from ._stats import SensorStats, with_fit
 
 Decoder = Callable[[bytes], DecodedPacket]
 _EMPTY3 = np.empty((0, 3))
@@ -40,6 +39,9 @@ class _Notifications:
 
     def feed_packet(self, host_s: float, packet: DecodedPacket) -> SensorStream | None:
         raise NotImplementedError
+
+    def set_battery(self, percent: int | None) -> None:
+        self._stats.battery_pct = percent
 
 
 class SensorPipeline(_Notifications):
@@ -120,22 +122,12 @@ class SensorPipeline(_Notifications):
     def stats(self) -> SensorStats:
         """A snapshot of the counters and the current clock fit."""
         fit = self._mapper.fit
-        finite = math.isfinite(fit.offset_s)
-        return replace(
-            self._stats,
-            offset_s=fit.offset_s if finite else None,
-            drift_ppm=fit.drift_ppm if finite else None,
-            sync_state=fit.state.value,
-            sync_uncertainty_ms=fit.uncertainty_s * 1e3 if finite else None,
-            rate_hz=(
-                None
-                if self._period_s is None
-                else 1.0 / (self._period_s * (1.0 + fit.drift_ppm * 1e-6))
-            ),
+        rate_hz = (
+            None
+            if self._period_s is None
+            else 1.0 / (self._period_s * (1.0 + fit.drift_ppm * 1e-6))
         )
-
-    def set_battery(self, percent: int | None) -> None:
-        self._stats.battery_pct = percent
+        return with_fit(self._stats, fit, rate_hz)
 
     # -- internals -----------------------------------------------------------
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
+
+from batonsense.sync import ClockFit
 
 
 @dataclass(slots=True)
@@ -63,3 +65,19 @@ class SensorStats:
             if isinstance(v, float) and not math.isfinite(v):
                 d[k] = None
         return d
+
+
+def with_fit(stats: SensorStats, fit: ClockFit, rate_hz: float | None) -> SensorStats:
+    """A snapshot of stats with the clock fit's offset, drift, state and uncertainty.
+
+    rate_hz: the measured rate on the host clock, as the caller finds it.
+    """
+    finite = math.isfinite(fit.offset_s)
+    return replace(
+        stats,
+        offset_s=fit.offset_s if finite else None,
+        drift_ppm=fit.drift_ppm if finite else None,
+        sync_state=fit.state.value,
+        sync_uncertainty_ms=fit.uncertainty_s * 1e3 if finite else None,
+        rate_hz=rate_hz,
+    )

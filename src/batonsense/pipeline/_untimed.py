@@ -19,7 +19,7 @@ from batonsense.protocols import witmotion as wm
 from batonsense.sync import Dejitterer
 
 from ._sensor import Decoder, _Notifications
-from ._stats import SensorStats
+from ._stats import SensorStats, with_fit
 
 #: SensorStats.timing of a de-jittered sensor: its accuracy floor is about
 #: one BLE connection interval (7.5–50 ms), not the ~0.5 ms of a timestamped one.
@@ -124,17 +124,8 @@ class DejitteredSensorPipeline(_Notifications):
             return replace(self._stats)
         fit = self._dejitter.fit
         finite = math.isfinite(fit.offset_s)
-        return replace(
-            self._stats,
-            offset_s=fit.offset_s if finite else None,
-            drift_ppm=fit.drift_ppm if finite else None,
-            sync_state=fit.state.value,
-            sync_uncertainty_ms=fit.uncertainty_s * 1e3 if finite else None,
-            rate_hz=self.rate_hz / (1.0 + fit.drift_ppm * 1e-6) if finite else None,
-        )
-
-    def set_battery(self, percent: int | None) -> None:
-        self._stats.battery_pct = percent
+        rate_hz = self.rate_hz / (1.0 + fit.drift_ppm * 1e-6) if finite else None
+        return with_fit(self._stats, fit, rate_hz)
 
     def _on_clock_reset(self) -> None:
         """The fit restarted (a receive-time jump): held samples of the old fit are dropped."""
