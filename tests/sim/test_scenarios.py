@@ -121,4 +121,4 @@ def test_unknown_scenario_and_override() -> None:
         simulate("nope")
     with pytest.raises(TypeError):
         simulate("carry", bogus=1)
-    assert "drill_200hz" in SCENARIOS and len(SCENARIOS) == 12
+    assert "drill_200hz" in SCENARIOS and len(SCENARIOS) == 13

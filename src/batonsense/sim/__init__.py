@@ -36,6 +36,8 @@ SCENARIOS: dict[str, str] = {
     "practice": "no exchange: a receiver practises the reach without a baton",
     "stand": "no exchange: runners standing and chatting, baton held, small gestures",
     "demo": "short drill for a demo: 3 exchanges, one long reach",
+    "demo_live": "endless demo drill (n_reps of it): 4 athletes in turn, a rep every ~20 s, "
+    "long reach 1 in 5, drop 1 in 8",
 }
 
 
@@ -45,7 +47,7 @@ def simulate(scenario: str, seed: int = 0, **overrides: Any) -> SimResult:
     overrides: rate_hz (force every sensor's nominal rate, Hz), n_reps (drill
     repetitions), duration_s (activity scenarios), loss (packet loss probability).
     """
-    from batonsense.sim import activities, scenarios
+    from batonsense.sim import activities, live, scenarios
 
     builders: dict[str, Callable[..., Any]] = {
         "drill_200hz": lambda s, r, **k: scenarios.drill(s, r or 200.0, **k),
@@ -56,6 +58,7 @@ def simulate(scenario: str, seed: int = 0, **overrides: Any) -> SimResult:
         "drops_long_reach": scenarios.drops_long_reach,
         "mixed_rates": scenarios.mixed_rates,
         "demo": scenarios.demo,
+        "demo_live": live.demo_live,
         "carry": activities.carry,
         "ground": activities.ground,
         "practice": activities.practice,
@@ -69,6 +72,10 @@ def simulate(scenario: str, seed: int = 0, **overrides: Any) -> SimResult:
         raise TypeError(f"unknown overrides {sorted(unknown)}")
     rate = overrides.pop("rate_hz", None)
     kw = {k: v for k, v in overrides.items() if v is not None}
+    if scenario == "demo_live":  # stitched from LiveDrill segments, not one Builder
+        if set(kw) - {"n_reps"}:
+            raise TypeError(f"demo_live takes only rate_hz and n_reps, not {sorted(kw)}")
+        return live.demo_live(seed, rate, **kw)
     loss = kw.pop("loss", None)
     b = builders[scenario](seed, rate, **kw)
     if loss is not None:
