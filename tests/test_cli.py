@@ -182,8 +182,8 @@ def test_simulate_bad_option_exit_2(tmp_path, fake_sim):
     assert r.exit_code == 2
 
 
-def test_demo_with_fakes(tmp_path, fake_sim, fake_detector):
-    r = run("demo", "--out", tmp_path / "demo")
+def test_offline_demo_with_fakes(tmp_path, fake_sim, fake_detector):
+    r = run("offline-demo", "--out", tmp_path / "demo")
     assert r.exit_code == 0, r.output
     assert "Detected vs truth" in r.stdout
     assert "+0.0" in r.stdout  # the matched exchange: detected − true grab
@@ -196,11 +196,11 @@ def test_python_dash_m_help():
     r = subprocess.run([sys.executable, "-m", "batonsense", "--help"], capture_output=True,
                        text=True, check=False)
     assert r.returncode == 0
-    assert "analyze" in r.stdout and "simulate" in r.stdout and "demo" in r.stdout
+    assert all(c in r.stdout for c in ("analyze", "simulate", "offline-demo", "serve", "demo"))
 
 
-def test_demo_end_to_end(tmp_path):
-    r = run("demo", "--out", tmp_path / "demo")
+def test_offline_demo_end_to_end(tmp_path):
+    r = run("offline-demo", "--out", tmp_path / "demo")
     assert r.exit_code == 0, r.output
     assert "Detected vs truth" in r.stdout
     assert "found 3 of 3 true exchanges, 0 false alarms" in r.stdout

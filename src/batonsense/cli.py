@@ -1,4 +1,5 @@
-"""Command line: `batonsense analyze | simulate | demo | scan | record | replay | export`.
+"""Command line: `batonsense analyze | simulate | offline-demo | scan | record | replay | export`
+and the service: `serve | demo` (`batonsense.service.commands`).
 
 Exit status: 0 ok, 2 bad input or usage (message on stderr), 1 anything else.
 With `analyze --json` / `replay --json` stdout carries exactly one JSON object
@@ -226,11 +227,11 @@ def _score_line(truth: list[Exchange], detected: list[Exchange]) -> str:
             + (f"; median |error| {errors}" if errors else ""))
 
 
-@main.command()
+@main.command("offline-demo")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               help="Keep the simulated files here (default: a temp dir, removed afterwards).")
 @click.option("--seed", default=1, show_default=True, type=int)
-def demo(out: Path | None, seed: int) -> None:
+def offline_demo(out: Path | None, seed: int) -> None:
     """Simulate the 'demo' scenario, analyze it, show detections beside the truth."""
     if out is not None:
         _demo(out, seed, keep=True)
@@ -543,3 +544,13 @@ def _record_display(show: bool, console: Console) -> Iterator[tuple[Any, Any]]:
                 live.update(_status_renderable(rows), refresh=True)
 
         yield live, on_status
+
+
+def _add_service_commands() -> None:
+    from batonsense.service.commands import demo, serve
+
+    main.add_command(serve)
+    main.add_command(demo)
+
+
+_add_service_commands()

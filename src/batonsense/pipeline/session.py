@@ -256,7 +256,8 @@ class RecordSession:
     `bumble_backend(radio)` for virtual sensors; now: host clock (s; the
     running loop's `time` under `VirtualTimeLoop`).  on_exchange(Exchange):
     each exchange as soon as the live detector reports it; on_message(str):
-    events worth telling the user (found, not found, unknown, drop-outs).
+    events worth telling the user (found, not found, unknown, drop-outs);
+    consumers: further block sinks fed after the detector (e.g. a SessionWriter).
     """
 
     def __init__(
@@ -271,8 +272,10 @@ class RecordSession:
         on_message: Callable[[str], None] | None = None,
         scan_timeout_s: float = 5.0,
         battery_every_s: float = 60.0,
+        consumers: Sequence[Callable[[Any], None]] = (),
     ) -> None:
         self.sensors = tuple(sensors)
+        self.consumers = tuple(consumers)
         self.targets = {t.sensor_id: t for t in targets}
         self.raw_sink = raw_sink
         self.backend = backend
@@ -352,7 +355,10 @@ class RecordSession:
         await self._find()
         by_address = {d.address: sid for sid, d in self.found.devices.items()}
         self.pipeline = Pipeline(
-            self.sensors, aliases=by_address, consumers=[self.live], raw_sink=self.raw_sink
+            self.sensors,
+            aliases=by_address,
+            consumers=[self.live, *self.consumers],
+            raw_sink=self.raw_sink,
         )
         async with Ingestor(
             on_raw=self.pipeline.on_notification, backend=self.backend, now=self.now

@@ -97,8 +97,17 @@ _V1 = (
     "CREATE INDEX exchanges_by_created ON exchanges(created_at)",
 )
 
+# v2: where a live session's host clock sits in UTC (unix s at host_s = 0), so
+# host-clock times can be shown and exported as times of day; NULL for
+# sessions on another clock.
+# A time index on sample blocks serves the page's "signals around an exchange".
+_V2 = (
+    "ALTER TABLE sessions ADD COLUMN host_zero_unix_s REAL",
+    "CREATE INDEX blocks_by_time ON sample_blocks(session_id, sensor_id, t0_s)",
+)
+
 #: MIGRATIONS[k]: the statements that take the schema from version k to k + 1
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1,)
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

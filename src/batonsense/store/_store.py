@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
@@ -22,7 +22,12 @@ from ._schema import connect
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """One recorded session; ended_at None while it runs (or if the process died)."""
+    """One recorded session; ended_at None while it runs (or if the process died).
+
+    host_zero_unix_s: for a session on the host clock, the UTC time (unix s)
+    at host_s = 0, so that host-clock time t is the instant host_zero_unix_s + t;
+    None when unknown.
+    """
 
     id: int
     name: str
@@ -30,6 +35,13 @@ class Session:
     ended_at: datetime | None
     notes: str | None
     clock: str
+    host_zero_unix_s: float | None = None
+
+    def utc(self, t_s: float | None) -> datetime | None:
+        """A time on this session's clock as an aware UTC datetime (None if not known)."""
+        if t_s is None or self.host_zero_unix_s is None:
+            return None
+        return datetime.fromtimestamp(self.host_zero_unix_s + t_s, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +101,16 @@ class Store:
     def athletes(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM athletes ORDER BY name")]
 
+    def athlete_notes(self) -> dict[str, str | None]:
+        """Every athlete's name → notes, by name."""
+        rows = self.conn.execute("SELECT name, notes FROM athletes ORDER BY name")
+        return {r[0]: r[1] for r in rows}
+
+    def exchange_counts(self) -> dict[int, int]:
+        """session id → number of its exchanges (sessions without any are absent)."""
+        rows = self.conn.execute("SELECT session_id, count(*) FROM exchanges GROUP BY session_id")
+        return {r[0]: r[1] for r in rows}
+
     def put_sensor(self, sensor: StoredSensor) -> None:
         """Add or replace a sensor (its athlete is added if new)."""
         info = sensor.info
@@ -119,15 +141,19 @@ class Store:
         notes: str | None = None,
         started_at: datetime | None = None,
         clock: str = HOST_CLOCK,
+        host_zero_unix_s: float | None = None,
     ) -> int:
-        """A new session with a snapshot of its sensors; returns its id."""
+        """A new session with a snapshot of its sensors; returns its id.
+
+        host_zero_unix_s: UTC (unix s) at host_s = 0 of the clock its times are on."""
         stored = [s if isinstance(s, StoredSensor) else StoredSensor(s) for s in sensors]
         if len({s.info.id for s in stored}) != len(stored):
             raise StoreError("duplicate sensor ids in the session's sensors")
         with self._tx():
             cur = self.conn.execute(
-                "INSERT INTO sessions (name, started_at, notes, clock) VALUES (?, ?, ?, ?)",
-                (name, utc_text(started_at), notes, clock),
+                "INSERT INTO sessions (name, started_at, notes, clock, host_zero_unix_s) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, utc_text(started_at), notes, clock, host_zero_unix_s),
             )
             session_id = int(cur.lastrowid or 0)
             self.conn.executemany(
@@ -234,6 +260,47 @@ class Store:
             args.append(sensor_id)
         return [row_block(r) for r in self.conn.execute(sql + " ORDER BY id", args)]
 
+    def samples_between(
+        self, session_id: int, sensor_id: str, start_s: float, end_s: float
+    ) -> SensorStream:
+        """One sensor's samples with start_s <= t_s <= end_s (on the session's clock)."""
+        self.session(session_id)
+        # A block starting before start_s may reach into the window: look one
+        # block further back than t0_s >= start_s alone would.
+        first = self.conn.execute(
+            "SELECT max(id) FROM sample_blocks WHERE session_id = ? AND sensor_id = ? "
+            "AND t0_s <= ?",
+            (session_id, sensor_id, start_s),
+        ).fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT * FROM sample_blocks WHERE session_id = ? AND sensor_id = ? "
+            "AND id >= ? AND t0_s <= ? ORDER BY id",
+            (session_id, sensor_id, first or 0, end_s),
+        )
+        whole = _join(sensor_id, [row_block(r) for r in rows])
+        keep = (whole.t_s >= start_s) & (whole.t_s <= end_s)
+        return SensorStream(
+            sensor_id, whole.t_s[keep], whole.acc_mps2[keep], whole.gyro_radps[keep]
+        )
+
+    def close_interrupted(self, ended_at: datetime | None = None) -> list[int]:
+        """End every session left running by a process that died; returns their ids.
+
+        Each gets ended_at = the time of its last stored raw notification (on
+        its host clock, when that clock's UTC origin is known), else ended_at
+        (default now)."""
+        closed = []
+        for s in self.sessions():
+            if s.ended_at is not None:
+                continue
+            last = self.conn.execute(
+                "SELECT max(host_s) FROM raw_notifications WHERE session_id = ?", (s.id,)
+            ).fetchone()[0]
+            when = s.utc(last) if last is not None else None
+            self.end_session(s.id, max(when, s.started_at) if when else ended_at)
+            closed.append(s.id)
+        return closed
+
     def recording(self, session_id: int) -> Recording:
         """The session's samples joined per sensor, on the session's clock."""
         sensors = tuple(s.info for s in self.session_sensors(session_id))
@@ -288,7 +355,13 @@ def _session(row: sqlite3.Row) -> Session:
     started = parse_utc(row["started_at"])
     assert started is not None
     return Session(
-        row["id"], row["name"], started, parse_utc(row["ended_at"]), row["notes"], row["clock"]
+        row["id"],
+        row["name"],
+        started,
+        parse_utc(row["ended_at"]),
+        row["notes"],
+        row["clock"],
+        row["host_zero_unix_s"],
     )
 
 

@@ -1,0 +1,115 @@
+"""Sessions: list, start, rename, end, export timings, export the raw recording."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, status
+from fastapi.responses import FileResponse, Response
+from starlette.background import BackgroundTask
+
+from batonsense.api.deps import Guard, RuntimeDep
+from batonsense.api.routers.exchanges import FormatQ, export_response, query_records
+from batonsense.api.schemas import SessionCreate, SessionOut, SessionPatch
+from batonsense.io.recording_csv import write_recording_csv
+from batonsense.service.runtime import Runtime
+from batonsense.store import Session, Store
+from batonsense.store.export import iso_utc
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+SessionId = Annotated[int, Path(ge=1, le=2**62, description="session id")]
+
+
+def _out(runtime: Runtime, store: Store, s: Session, count: int | None = None) -> dict[str, Any]:
+    if count is None:
+        count = store.exchange_counts().get(s.id, 0)
+    return {
+        "id": s.id,
+        "name": s.name,
+        "started_at": iso_utc(s.started_at),
+        "ended_at": iso_utc(s.ended_at),
+        "notes": s.notes,
+        "clock": s.clock,
+        "exchange_count": count,
+        "running": s.id == runtime.session_id,
+    }
+
+
+@router.get("", response_model=list[SessionOut])
+def sessions(runtime: RuntimeDep) -> list[dict[str, Any]]:
+    """Every session, oldest first."""
+    with runtime.reading() as store:
+        counts = store.exchange_counts()
+        return [_out(runtime, store, s, counts.get(s.id, 0)) for s in store.sessions()]
+
+
+@router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED, dependencies=Guard)
+async def start_session(body: SessionCreate, runtime: RuntimeDep) -> dict[str, Any]:
+    """End the running session and start a new one: what is recorded from now goes there."""
+    s = runtime.start_session(body.name, body.notes)
+    return _out(runtime, runtime.store, s)
+
+
+@router.get("/{session_id}", response_model=SessionOut)
+def session(session_id: SessionId, runtime: RuntimeDep) -> dict[str, Any]:
+    with runtime.reading() as store:
+        return _out(runtime, store, store.session(session_id))
+
+
+@router.patch("/{session_id}", response_model=SessionOut, dependencies=Guard)
+async def update_session(
+    session_id: SessionId, body: SessionPatch, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """Rename or annotate a session."""
+    runtime.store.update_session(session_id, name=body.name, notes=body.notes)
+    return _out(runtime, runtime.store, runtime.store.session(session_id))
+
+
+@router.post("/{session_id}/end", response_model=SessionOut, dependencies=Guard)
+async def end_session(session_id: SessionId, runtime: RuntimeDep) -> dict[str, Any]:
+    """End a session.  Ending the running one stops storing until a new session starts."""
+    s = runtime.end_session(session_id)
+    return _out(runtime, runtime.store, s)
+
+
+@router.get(
+    "/{session_id}/export",
+    responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+    response_class=Response,
+)
+def export(session_id: SessionId, runtime: RuntimeDep, format: FormatQ = "csv") -> Response:
+    """The session's exchanges: CSV (one row per exchange, ISO-8601 UTC times, units in
+    column names) or JSON {"exchanges": [...]}."""
+    with runtime.reading() as store:
+        records = query_records(store, session_id=session_id)
+    return export_response(records, format, f"batonsense-session-{session_id}")
+
+
+@router.get(
+    "/{session_id}/recording.csv",
+    responses={200: {"content": {"text/csv": {}}}},
+    response_class=FileResponse,
+)
+def recording_csv(session_id: SessionId, runtime: RuntimeDep) -> FileResponse:
+    """The session's samples as the analysis recording CSV (host clock; `batonsense
+    analyze` reads it with the session's sensors file)."""
+    with runtime.reading() as store:
+        recording = store.recording(session_id)
+        if not any(len(s) for s in recording.streams.values()):
+            raise HTTPException(404, f"session {session_id} has no samples")
+        fd, tmp = tempfile.mkstemp(prefix="batonsense-recording-", suffix=".csv")
+        os.close(fd)
+        try:
+            write_recording_csv(tmp, recording, comment=f"batonsense session {session_id}")
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    return FileResponse(
+        tmp,
+        media_type="text/csv",
+        filename=f"batonsense-session-{session_id}-recording.csv",
+        background=BackgroundTask(os.unlink, tmp),
+    )

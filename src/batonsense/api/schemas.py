@@ -1,0 +1,147 @@
+"""Request and response models of the HTTP API (pydantic lives only at this boundary)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Name = Field(min_length=1, max_length=200)
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+    mode: Literal["demo", "live"]
+    session_id: int | None
+    host_s: float = Field(description="now on the host clock (s)")
+    utc: str
+    clock: str = Field(description="the clock every *_s time of this service is on")
+    viewers: int
+    messages: list[str] = Field(description="recent events worth knowing, oldest first")
+
+
+class SensorRow(BaseModel):
+    id: str
+    role: Literal["baton", "wrist"]
+    athlete: str | None
+    hand: Literal["left", "right"] | None
+    address: str | None
+    name: str | None
+    connected: bool
+    state: str
+    battery_pct: int | None = None
+    rate_hz: float | None = None
+    lost_pct: float | None = None
+    offset_s: float | None = None
+    drift_ppm: float | None = None
+    last_seen_ago_s: float | None = None
+    packets: int | None = None
+    sync_state: str | None = None
+
+
+class SensorPut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["baton", "wrist"]
+    athlete: str | None = Field(None, min_length=1, max_length=200)
+    hand: Literal["left", "right"] | None = None
+    address: str | None = Field(None, max_length=64)
+    name: str | None = Field(None, max_length=64)
+
+
+class ExchangeOut(BaseModel):
+    id: int
+    session_id: int
+    session_name: str
+    giver: str | None
+    receiver: str | None
+    reach_s: float | None
+    grab_s: float | None
+    release_s: float | None
+    overlap_ms: float | None
+    reach_ms: float | None
+    outcome: Literal["completed", "dropped"]
+    drop_s: float | None
+    giver_hand: Literal["left", "right"] | None
+    receiver_hand: Literal["left", "right"] | None
+    hand_mismatch: bool | None
+    technique: str | None
+    confidence: float | None
+    clock: str
+    reach_utc: str | None
+    grab_utc: str | None
+    release_utc: str | None
+    drop_utc: str | None
+    created_at: str
+
+
+class SessionOut(BaseModel):
+    id: int
+    name: str
+    started_at: str
+    ended_at: str | None
+    notes: str | None
+    clock: str
+    exchange_count: int
+    running: bool
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Name
+    notes: str | None = Field(None, max_length=2000)
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("name must not be blank")
+        return v.strip()
+
+
+class SessionPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    notes: str | None = Field(None, max_length=2000)
+
+
+class AthleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Name
+    notes: str | None = Field(None, max_length=2000)
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("name must not be blank")
+        return v.strip()
+
+
+class AthleteOut(BaseModel):
+    name: str
+    notes: str | None
+
+
+class Series(BaseModel):
+    sensor: str
+    role: Literal["baton", "wrist"]
+    athlete: str | None
+    hand: Literal["left", "right"] | None
+    t_s: list[float]
+    acc_mps2: list[float] = Field(description="|a| (m/s²), specific force magnitude")
+    gyro_rads: list[float] = Field(description="|ω| (rad/s)")
+
+
+class Marks(BaseModel):
+    reach_s: float | None
+    grab_s: float | None
+    release_s: float | None
+    drop_s: float | None
+
+
+class Signals(BaseModel):
+    exchange_id: int
+    clock: str
+    marks: Marks
+    series: list[Series]

@@ -1,0 +1,297 @@
+"""The running service: sensors → pipeline → live detector → SQLite → live viewers.
+
+One `Runtime` per process, living on the web server's event loop:
+
+- **stream**: a `RecordSession` (scan, connect, decode, clock sync, live
+  detector) runs for as long as the service does.  When no sensor can be
+  found or the Bluetooth adapter is missing it says so (`messages`, the
+  sensors' `state`) and tries again every `retry_s`, so the page stays up.
+  In demo mode the sensors are virtual (`batonsense.sources.virtual`), on
+  an in-process radio, running drills on their own.
+- **sessions**: what is recorded goes to the *running* session: raw
+  notifications and sample blocks through a `SessionWriter` (committed every
+  0.5 s), each exchange committed as soon as the detector reports it, then
+  published to every live viewer (`ExchangeHub`).  A session is started at
+  launch; the API starts, names and ends sessions.  With no running session
+  the sensors keep streaming but nothing is stored or published.
+- **time**: the sensors' clocks are mapped onto the host's monotonic clock
+  (the event loop's `time()`, s); each session stores where that clock sits
+  in UTC (`host_zero_unix_s`), so every time can be shown as a time of day.
+- **reads**: API handlers running in worker threads borrow a read connection
+  (`reading()`); the loop thread uses `store`.  SQLite's WAL lets readers run
+  beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bleak.exc import BleakError
+
+from batonsense.model import Exchange, SensorInfo, SensorStream
+from batonsense.pipeline.session import NoSensorFound, RecordSession, Target
+from batonsense.store import Session, SessionWriter, Store, StoredExchange, StoredSensor
+from batonsense.store.export import exchange_record
+from batonsense.sync import HOST_CLOCK
+
+from .config import PracticeConfig
+from .hub import ExchangeHub
+
+_LOG = logging.getLogger(__name__)
+
+
+class _SessionTap:
+    """Raw sink and block sink in front of whichever SessionWriter is current."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.writer: SessionWriter | None = None
+
+    def write(self, sensor_id: str, host_s: float, payload: bytes) -> None:
+        with self.lock:
+            if self.writer is not None:
+                self.writer.write(sensor_id, host_s, payload)
+
+    def __call__(self, block: SensorStream) -> None:
+        with self.lock:
+            if self.writer is not None:
+                self.writer(block)
+
+
+class Runtime:
+    """The service's state and its streaming task (see the module docstring).
+
+    db_path: the SQLite file (created if new); config: sensors, how to find
+    them, athletes; demo: virtual sensors running drills (seed: their
+    randomness); session_name: the name of the session started at launch.
+    """
+
+    def __init__(
+        self,
+        db_path: str | Path,
+        config: PracticeConfig,
+        *,
+        demo: bool = False,
+        seed: int = 1,
+        session_name: str | None = None,
+        retry_s: float = 5.0,
+        readers: int = 4,
+    ) -> None:
+        self.db_path = Path(db_path)
+        self.config = config
+        self.sensors: tuple[SensorInfo, ...] = config.sensors
+        self.demo = demo
+        self.seed = seed
+        self.session_name = session_name or config.session_name
+        self.retry_s = retry_s
+        self.hub = ExchangeHub()
+        self.messages: deque[tuple[str, str]] = deque(maxlen=50)
+        self.record: RecordSession | None = None
+        self.store = Store(self.db_path)
+        self.host_zero_unix_s = time.time() - time.monotonic()
+        self._tap = _SessionTap()
+        self._readers: queue.Queue[Store] = queue.Queue()
+        for _ in range(readers):
+            self._readers.put(Store(self.db_path))
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._virtual: Any = None
+        self.started_monotonic_s = time.monotonic()
+
+    # -- life ------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover interrupted sessions, store the config, start a session and streaming."""
+        loop = asyncio.get_running_loop()
+        # the host clock is the loop's; pin its UTC origin once for this process
+        self.host_zero_unix_s = time.time() - loop.time()
+        for sid in self.store.close_interrupted():
+            self.say(f"session {sid} was interrupted (the service stopped): closed")
+        for a in self.config.athletes:
+            self.store.add_athlete(a.name, a.notes)
+        targets = {t.sensor_id: t for t in self.config.targets}
+        for s in self.sensors:
+            t = targets.get(s.id, Target(s.id))
+            self.store.put_sensor(StoredSensor(s, t.address, t.name))
+        self.start_session(self.session_name or _default_name(self.demo))
+        self._task = asyncio.create_task(self._stream(), name="batonsense-stream")
+
+    async def stop(self) -> None:
+        """Stop streaming, flush and end the running session, close the database."""
+        self._stopping = True
+        if self.record is not None:
+            self.record.stop()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self._task), 10.0)
+            if not self._task.done():
+                self._task.cancel()
+        if self._virtual is not None:
+            await self._virtual.stop()
+        self.hub.close()
+        self._close_writer(end=True)
+        self.store.close()
+        while not self._readers.empty():
+            self._readers.get_nowait().close()
+
+    # -- sessions --------------------------------------------------------------
+
+    @property
+    def session_id(self) -> int | None:
+        writer = self._tap.writer
+        return None if writer is None else writer.session_id
+
+    def start_session(self, name: str, notes: str | None = None) -> Session:
+        """End the running session (if any) and start a new one; returns it."""
+        sensors = [s for s in self.store.sensors() if s.info.id in {x.id for x in self.sensors}]
+        sid = self.store.start_session(
+            name, sensors, notes=notes, clock=HOST_CLOCK, host_zero_unix_s=self.host_zero_unix_s
+        )
+        writer = SessionWriter(self.db_path, sid)
+        with self._tap.lock:
+            old, self._tap.writer = self._tap.writer, writer
+        if old is not None:
+            old.close()
+            self.store.end_session(old.session_id)
+        self.say(f"session {sid} started: {name}")
+        return self.store.session(sid)
+
+    def end_session(self, session_id: int) -> Session:
+        """End a session (the running one: nothing more is stored until a new one starts)."""
+        session = self.store.session(session_id)
+        if session_id == self.session_id:
+            self._close_writer(end=True)
+            self.say(f"session {session_id} ended")
+        elif session.ended_at is None:
+            self.store.end_session(session_id)
+        return self.store.session(session_id)
+
+    def _close_writer(self, *, end: bool) -> None:
+        with self._tap.lock:
+            writer, self._tap.writer = self._tap.writer, None
+        if writer is None:
+            return
+        try:
+            writer.close()
+        finally:
+            if end:
+                self.store.end_session(writer.session_id)
+
+    # -- reads -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Store]:
+        """A read connection for a worker thread (returned to the pool afterwards)."""
+        store = self._readers.get()
+        try:
+            yield store
+        finally:
+            self._readers.put(store)
+
+    def sensor_rows(self) -> list[dict[str, Any]]:
+        """Status of every configured sensor (for `GET /api/sensors` and the page)."""
+        targets = {t.sensor_id: t for t in self.config.targets}
+        status = {r.sensor_id: r for r in self.record.status()} if self.record else {}
+        rows = []
+        for s in self.sensors:
+            st = status.get(s.id)
+            row: dict[str, Any] = {
+                "id": s.id,
+                "role": s.role.value,
+                "athlete": s.athlete,
+                "hand": None if s.hand is None else s.hand.value,
+                "address": targets.get(s.id, Target(s.id)).address,
+                "name": targets.get(s.id, Target(s.id)).name,
+                "connected": False,
+                "state": "starting",
+            }
+            if st is not None:
+                d = st.to_dict()
+                row.update({k: d.get(k) for k in _STATUS_KEYS})
+                row["address"] = st.address or row["address"]
+                row["connected"] = st.connected
+                row["state"] = st.state
+            rows.append(row)
+        return rows
+
+    def say(self, message: str) -> None:
+        """Something the coach should know (kept for /api/health, logged)."""
+        self.messages.append((datetime.now(UTC).isoformat(timespec="seconds"), message))
+        _LOG.info("%s", message)
+
+    # -- streaming -------------------------------------------------------------
+
+    async def _stream(self) -> None:
+        loop = asyncio.get_running_loop()
+        backend, targets = None, list(self.config.targets)
+        if self.demo:
+            backend, targets = await self._start_virtual(loop)
+        while not self._stopping:
+            self.record = RecordSession(
+                self.sensors,
+                targets,
+                self._tap,
+                backend=backend,
+                now=loop.time,
+                on_exchange=self._on_exchange,
+                on_message=self.say,
+                consumers=[self._tap],
+            )
+            try:
+                await self.record.run()
+            except NoSensorFound as e:
+                self.say(f"{e}; trying again in {self.retry_s:g} s")
+            except (BleakError, OSError) as e:
+                self.say(f"Bluetooth unavailable ({e}); trying again in {self.retry_s:g} s")
+            else:
+                continue
+            await asyncio.sleep(self.retry_s)
+
+    async def _start_virtual(self, loop: asyncio.AbstractEventLoop) -> tuple[Any, list[Target]]:
+        from batonsense.service.demo import start_demo_sensors
+
+        self._virtual, backend = await start_demo_sensors(
+            self.sensors, self.config.targets, now=loop.time, seed=self.seed
+        )
+        self.say("demo: virtual sensors running drills")
+        return backend, list(self._virtual.targets)
+
+    def _on_exchange(self, exchange: Exchange) -> None:
+        """Commit, then publish (the detector's callback, on the loop thread)."""
+        with self._tap.lock:
+            writer = self._tap.writer
+            if writer is None:
+                self.say("exchange detected while no session is running: not stored")
+                return
+            created = datetime.now(UTC)
+            exchange_id = writer.add_exchange(exchange, created_at=created)
+        stored = StoredExchange(exchange_id, writer.session_id, exchange, created)
+        record = exchange_record(stored, self.store.session(writer.session_id))
+        self.hub.publish(exchange_id, record)
+
+
+_STATUS_KEYS = (
+    "battery_pct",
+    "rate_hz",
+    "lost_pct",
+    "offset_s",
+    "drift_ppm",
+    "last_seen_ago_s",
+    "packets",
+    "sync_state",
+)
+
+
+def _default_name(demo: bool) -> str:
+    day = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
+    return f"{'Demo' if demo else 'Practice'} {day}"
