@@ -53,41 +53,80 @@ class PacketRecord:
 class Packetizer:
     """Cuts a stream's samples into packets of <= samples_per_packet evenly spaced samples.
 
-    Sample i is taken at host time origin_host_s + (t_s[i] - t_s[0]).  A gap in
-    t_s (> 1.5 median periods) starts a new packet, since a packet carries one
-    start time and a fixed period.  `skip_to(host_s)` drops samples taken
-    before host_s (the IMU was not running).
+    Sample i is taken at host time origin_host_s + (t_s[i] - t0_s), t0_s the
+    first sample's time (default t_s[0]).  A gap in t_s (> 1.5 median
+    periods) starts a new packet, since a packet carries one start time and
+    a fixed period.  `skip_to(host_s)` drops samples taken before host_s (the
+    IMU was not running).  Indices are absolute: `first_index` is the index
+    of t_s[0] (a packetizer made on a trimmed stream), `extend(t_s)` appends
+    later samples (an endless stream) and `trim(index)` forgets samples
+    before index (already played: memory stays bounded).
     """
 
-    def __init__(self, t_s: np.ndarray, samples_per_packet: int, origin_host_s: float) -> None:
-        self.rel_s = t_s - t_s[0] if len(t_s) else t_s
+    def __init__(
+        self,
+        t_s: np.ndarray,
+        samples_per_packet: int,
+        origin_host_s: float,
+        *,
+        t0_s: float | None = None,
+        first_index: int = 0,
+    ) -> None:
+        self.t0_s = float(t_s[0]) if t0_s is None and len(t_s) else (t0_s or 0.0)
+        self.rel_s = np.asarray(t_s, dtype=np.float64) - self.t0_s
         self.spp = samples_per_packet
         self.origin_host_s = origin_host_s
-        n = len(t_s)
-        starts = [0]
-        if n > 1:
-            dt = np.diff(t_s)
-            starts += (np.flatnonzero(dt > 1.5 * np.median(dt)) + 1).tolist()
-        self._run_ends = np.array(starts[1:] + [n], dtype=np.int64)
-        self.next = 0
+        self.base = first_index
+        dt = np.diff(t_s)
+        self._gap_s = 1.5 * float(np.median(dt)) if len(dt) else np.inf
+        self._breaks = (np.flatnonzero(dt > self._gap_s) + 1 + first_index).astype(np.int64)
+        self.next = first_index
+
+    @property
+    def end(self) -> int:
+        """One past the absolute index of the last sample known."""
+        return self.base + len(self.rel_s)
 
     @property
     def done(self) -> bool:
-        return self.next >= len(self.rel_s)
+        return self.next >= self.end
 
     def host_s(self, i: int) -> float:
-        return self.origin_host_s + float(self.rel_s[i])
+        return self.origin_host_s + float(self.rel_s[i - self.base])
 
     def skip_to(self, host_s: float) -> None:
         target = int(np.searchsorted(self.rel_s, host_s - self.origin_host_s, side="left"))
-        self.next = max(self.next, target)
+        self.next = max(self.next, self.base + target)
+
+    def extend(self, t_s: np.ndarray) -> None:
+        """Append samples taken after the last one (s, same clock as t_s)."""
+        if not len(t_s):
+            return
+        rel = np.asarray(t_s, dtype=np.float64) - self.t0_s
+        joined = np.concatenate([self.rel_s[-1:], rel])
+        dt = np.diff(joined)
+        if not np.isfinite(self._gap_s) and len(dt):
+            self._gap_s = 1.5 * float(np.median(dt))
+        new = np.flatnonzero(dt > self._gap_s) + self.end
+        self._breaks = np.concatenate([self._breaks, new.astype(np.int64)])
+        self.rel_s = np.concatenate([self.rel_s, rel])
+
+    def trim(self, index: int) -> None:
+        """Forget samples before absolute `index` (clamped to those not yet taken)."""
+        index = min(index, self.next, self.end - 1)
+        if index <= self.base:
+            return
+        self.rel_s = self.rel_s[index - self.base :]
+        self.base = index
+        self._breaks = self._breaks[self._breaks > index]
 
     def take_ready(self, now_host_s: float) -> tuple[int, int] | None:
         """The next packet (first, end) if its last sample is taken by now_host_s."""
         if self.done:
             return None
         first = self.next
-        run_end = int(self._run_ends[np.searchsorted(self._run_ends, first, side="right")])
+        k = int(np.searchsorted(self._breaks, first, side="right"))
+        run_end = int(self._breaks[k]) if k < len(self._breaks) else self.end
         end = min(first + self.spp, run_end)
         if self.host_s(end - 1) > now_host_s:
             return None

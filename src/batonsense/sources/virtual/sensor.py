@@ -19,7 +19,16 @@ samples.  What it models (host times are `now()` in s):
 - `now` is the host clock (s, default `time.monotonic`); pass the running
   loop's `time` under `VirtualTimeLoop` (`clock.py`) to play faster than real
   time (the sensor's `asyncio.sleep` waits on the loop's clock).
-Every packet assembled is logged in `packets` (ground truth).
+Every packet assembled is logged in `packets` (ground truth; the last
+`packet_log` only, if given).
+
+Endless streams (`open_ended=True`): `extend(stream)` appends later samples
+while the sensor plays (sample times keep increasing at the same rate; seq
+numbers and the sensor clock just continue); samples already played are
+forgotten, so memory stays bounded.  If playback catches up with the
+samples given, the sensor waits for more (connection events carry nothing,
+as when the IMU lags).  `close()` says no more will come: `finished` is set
+once the rest is played.
 
 bumble's virtual controller answers scan requests with the advertising data
 instead of the scan response data (bumble 0.0.236, controller.py, legacy
@@ -33,9 +42,11 @@ import asyncio
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 from bumble import att, gatt
 from bumble.core import UUID, AdvertisingData
 from bumble.device import Connection
@@ -90,8 +101,14 @@ class VirtualSensor:
         battery_drain_pct_per_h: float = 5.0,
         seed: int = 0,
         now: Callable[[], float] = time.monotonic,
+        open_ended: bool = False,
+        packet_log: int | None = None,
     ) -> None:
         self._now = now
+        self._open = open_ended
+        self._first_index = 0  # absolute index of self.stream's first sample
+        self._t0_s = float(stream.t_s[0]) if len(stream) else 0.0
+        self._packetizer: Packetizer | None = None
         self.device = radio.make_device(name or "BSNS", address)
         self.address = str(self.device.random_address)
         self.name = name or v1.NAME_PREFIX + self.address.replace(":", "")[-4:]
@@ -106,7 +123,9 @@ class VirtualSensor:
         self._rng = random.Random(seed)
         self.origin_host_s: float | None = None
         self.boot_host_s = self._now()
-        self.packets: list[PacketRecord] = []
+        self.packets: list[PacketRecord] | deque[PacketRecord] = (
+            [] if packet_log is None else deque(maxlen=packet_log)
+        )
         self.finished = asyncio.Event()  # set when the whole stream has been played
         self._settings = v1.Status(v1.State.IDLE, 200, 16, 2000, v1.auto_samples_per_packet(200))
         self._seq = 0
@@ -216,27 +235,86 @@ class VirtualSensor:
         now = self._now()
         if self.origin_host_s is None:
             self.origin_host_s = now
-        packetizer = Packetizer(self.stream.t_s, spp, self.origin_host_s)
+        packetizer = self._new_packetizer(spp)
         packetizer.skip_to(now)  # the IMU was not running before START
         if self._packetizer_done(packetizer):
             return
         self._pending_flags |= int(v1.Flag.START)
         self._task = asyncio.create_task(self._stream(packetizer), name=f"virtual-{self.name}")
 
+    def _new_packetizer(self, samples_per_packet: int) -> Packetizer:
+        assert self.origin_host_s is not None
+        self._packetizer = Packetizer(
+            self.stream.t_s,
+            samples_per_packet,
+            self.origin_host_s,
+            t0_s=self._t0_s,
+            first_index=self._first_index,
+        )
+        return self._packetizer
+
     def _packetizer_done(self, packetizer: Packetizer) -> bool:
-        if packetizer.done:
+        """True (and `finished` set) if nothing is left to play and nothing more will come."""
+        over = packetizer.done and not self._open
+        if over:
             self.finished.set()
-        return packetizer.done
+        return over
+
+    def _samples(self, first: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """acc (m/s²) and gyro (rad/s) of absolute samples [first, end)."""
+        a, b = first - self._first_index, end - self._first_index
+        return self.stream.acc_mps2[a:b], self.stream.gyro_radps[a:b]
+
+    def extend(self, stream: SensorStream) -> None:
+        """Append later samples of the same sensor (open-ended sensors only); samples
+        already played, or taken while not streaming, are dropped (module docstring)."""
+        if not self._open:
+            raise RuntimeError(f"{self.name}: extend() needs open_ended=True")
+        if len(self.stream) and len(stream) and stream.t_s[0] <= self.stream.t_s[-1]:
+            raise ValueError(f"{self.name}: extend() samples must come after the last one")
+        if self._packetizer is not None:
+            self._packetizer.extend(stream.t_s)
+        drop = self._played() - self._first_index
+        if self._packetizer is not None:
+            self._packetizer.trim(self._first_index + drop)
+            drop = self._packetizer.base - self._first_index
+        old = self.stream
+        self.stream = SensorStream(
+            old.sensor_id,
+            np.concatenate([old.t_s[drop:], stream.t_s]),
+            np.concatenate([old.acc_mps2[drop:], stream.acc_mps2]),
+            np.concatenate([old.gyro_radps[drop:], stream.gyro_radps]),
+        )
+        self._first_index += drop
+        if not len(old):
+            self._t0_s = float(self.stream.t_s[0])
+
+    def _played(self) -> int:
+        """Absolute index of the first sample still to play (all before it are sent,
+        lost, or were taken while the IMU was not streaming)."""
+        n = len(self.stream)
+        if self._packetizer is not None:
+            return min(self._packetizer.next, self._first_index + n)
+        if self.origin_host_s is None or not n:
+            return self._first_index
+        rel_now_s = self._now() - self.origin_host_s
+        k = int(np.searchsorted(self.stream.t_s - self._t0_s, rel_now_s, side="left"))
+        return self._first_index + min(k, n)
+
+    def close(self) -> None:
+        """No more samples will come: `finished` is set once the rest is played."""
+        self._open = False
 
     def _stop_streaming(self) -> None:
         if self._task is not None:
             self._task.cancel()
             self._task = None
+        self._packetizer = None
         self._settings = replace(self._settings, state=v1.State.IDLE)
 
     async def _stream(self, packetizer: Packetizer) -> None:
         event_s = self._now()
-        while not packetizer.done:
+        while not packetizer.done or self._open:
             event_s += self.connection_interval_s
             jitter_s = self._rng.uniform(0.0, self.latency_jitter_s)
             await asyncio.sleep(max(0.0, event_s + jitter_s - self._now()))
@@ -267,8 +345,8 @@ class VirtualSensor:
                 seq=seq,
                 t0_us=t0_us,
                 period_us=round(1e6 / self.stream.rate_hz),
-                acc_mps2=self.stream.acc_mps2[first:end],
-                gyro_radps=self.stream.gyro_radps[first:end],
+                acc_mps2=self._samples(first, end)[0],
+                gyro_radps=self._samples(first, end)[1],
                 acc_range_g=s.acc_range_g,
                 gyro_range_dps=s.gyro_range_dps,
                 flags=flags,
