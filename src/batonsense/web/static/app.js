@@ -146,7 +146,7 @@ function renderLast(ex) {
   const mm = $("last-mismatch");
   mm.hidden = ex.hand_mismatch !== true;
   mm.textContent = ex.hand_mismatch
-    ? `⚠ SAME-HAND PASS: ${ex.giver_hand} → ${ex.receiver_hand}`
+    ? `⚠ SAME HAND: ${ex.giver_hand} → ${ex.receiver_hand}`
     : "";
   for (const [id, v] of [["last-overlap", ex.overlap_ms], ["last-reach", ex.reach_ms]]) {
     const node = $(id);

@@ -1,0 +1,354 @@
+"""The trackside page in a real browser against the real service (`batonsense demo`).
+
+Starts `batonsense demo` on a free loopback port with a fresh database, opens the
+page in Debian's headless Chromium (never a downloaded browser) and checks that
+what it shows agrees with the API: the last exchange, the plot marks, the sensor
+status, the live indicator, read-aloud, and a phone-sized layout.
+
+Skips when /usr/bin/chromium is missing, except under CI=true where it fails
+(scripts/test installs chromium there).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+START_TIMEOUT_S = 60.0
+#: the demo produces an exchange at least every 30 s; leave room for start-up
+FIRST_EXCHANGE_TIMEOUT_S = 75.0
+SPEAK_KEY = "batonsense.speak"
+
+# Record what the page would say instead of saying it (and turn read-aloud on once).
+RECORD_SPEECH = f"""
+window.__spoken = [];
+if (window.speechSynthesis) {{
+  window.speechSynthesis.speak = (u) => window.__spoken.push(u.text);
+  window.speechSynthesis.cancel = () => {{}};
+}}
+if (localStorage.getItem("{SPEAK_KEY}") === null) localStorage.setItem("{SPEAK_KEY}", "1");
+"""
+
+
+def _need_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = (
+        f"{CHROMIUM} not found (Debian: apt-get install chromium; scripts/test does it as root)"
+    )
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must run the browser test")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def get_json(base: str, path: str) -> Any:
+    with urllib.request.urlopen(base + path, timeout=10) as r:
+        return json.load(r)
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"batonsense demo exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            if get_json(base, "/api/health").get("status") == "ok":
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"no /api/health within {START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a `batonsense demo` running on loopback with a fresh database."""
+    _need_chromium()
+    tmp = tmp_path_factory.mktemp("service")
+    port = _free_port()
+    log = tmp / "service.log"
+    cmd = [sys.executable, "-m", "batonsense", "demo", "--host", "127.0.0.1",
+           "--port", str(port), "--db", str(tmp / "t.db")]  # fmt: skip
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base, proc, log)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(service: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class PageRun:
+    """A page on the service, with the page's JS errors and every URL it requested."""
+
+    def __init__(self, browser: Any, base: str, width: int, height: int) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.context.add_init_script(RECORD_SPEECH)
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(base + "/")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture()
+def laptop(browser: Any, service: str) -> Iterator[PageRun]:
+    run = PageRun(browser, service, 1280, 800)
+    yield run
+    run.close()
+
+
+def _wait_for_an_exchange(page: Any) -> None:
+    page.wait_for_function(
+        "() => document.getElementById('last').dataset.exchangeId !== undefined",
+        timeout=FIRST_EXCHANGE_TIMEOUT_S * 1000,
+    )
+
+
+def _js_round(v: float) -> int:
+    """Math.round: halves go up (Python's round goes to even)."""
+    return math.floor(v + 0.5)
+
+
+def shown_ms(v: float | None) -> str:
+    return "—" if v is None else str(_js_round(v))
+
+
+def pair(ex: dict[str, Any]) -> str:
+    return f"{ex['giver'] or '?'} → {ex['receiver'] or '?'}"
+
+
+def said(ex: dict[str, Any]) -> str:
+    """What the page says aloud for an exchange (app.js sayText)."""
+    parts = [f"{ex['giver'] or '?'} to {ex['receiver'] or '?'}"]
+    if ex["outcome"] == "dropped":
+        parts.append("dropped baton")
+    else:
+        if ex["overlap_ms"] is not None:
+            parts.append(f"overlap {_js_round(ex['overlap_ms'])} milliseconds")
+        if ex["reach_ms"] is not None:
+            parts.append(f"reach {_js_round(ex['reach_ms'])}")
+    if ex["hand_mismatch"]:
+        parts.append("same hand pass")
+    return ", ".join(parts)
+
+
+def _last_panel(page: Any) -> dict[str, Any]:
+    return page.evaluate("""() => ({
+        id: Number(document.getElementById('last').dataset.exchangeId),
+        pair: document.getElementById('last-pair').textContent,
+        overlap: document.getElementById('last-overlap').textContent,
+        reach: document.getElementById('last-reach').textContent,
+        outcome: document.getElementById('last-outcome').textContent,
+        mismatch: !document.getElementById('last-mismatch').hidden,
+    })""")
+
+
+def _panel_agrees_with_api(page: Any, base: str) -> dict[str, Any]:
+    """The newest exchange of GET /api/exchanges, once the panel shows it (retries if a
+    newer one lands in between)."""
+    for _ in range(5):
+        newest = get_json(base, "/api/exchanges?limit=50")[-1]
+        page.wait_for_function(
+            "id => Number(document.getElementById('last').dataset.exchangeId) >= id",
+            arg=newest["id"], timeout=15_000,
+        )  # fmt: skip
+        shown = _last_panel(page)
+        if shown["id"] == newest["id"]:
+            assert shown["pair"] == pair(newest)
+            assert shown["overlap"] == shown_ms(newest["overlap_ms"])
+            assert shown["reach"] == shown_ms(newest["reach_ms"])
+            dropped = newest["outcome"] == "dropped"
+            assert shown["outcome"] == ("DROPPED BATON" if dropped else "completed")
+            assert shown["mismatch"] == bool(newest["hand_mismatch"])
+            return newest
+    pytest.fail("the last-exchange panel never settled on the API's newest exchange")
+
+
+PLOT_SNAPSHOT = """() => {
+    const svg = document.querySelector('#plot svg.plot-svg');
+    if (!svg) return null;
+    const marks = {};
+    for (const g of svg.querySelectorAll('g.mark')) {
+        marks[g.dataset.mark] = {
+            t_s: Number(g.dataset.tS),
+            lines: g.querySelectorAll('line').length,
+            label: g.querySelector('text')?.textContent,
+        };
+    }
+    const row = document.querySelector(`#recent tr[data-exchange-id='${svg.dataset.exchangeId}']`);
+    return {
+        id: Number(svg.dataset.exchangeId),
+        polylines: svg.querySelectorAll('polyline.series').length,
+        marks,
+        selected: row?.getAttribute('aria-selected'),
+    };
+}"""
+
+
+def _check_plot(page: Any, base: str, ex: dict[str, Any]) -> None:
+    """Select `ex` in the recent list; its plot has one line per series and panel, and
+    a labelled vertical mark for every event the exchange has."""
+    for _ in range(3):
+        page.click(f"#recent tr[data-exchange-id='{ex['id']}']")
+        page.wait_for_selector(f"#plot svg[data-exchange-id='{ex['id']}']", timeout=15_000)
+        # One snapshot: a new exchange may move a plot that follows the newest.
+        shot = page.evaluate(PLOT_SNAPSHOT)
+        if shot is not None and shot["id"] == ex["id"]:
+            break
+    else:
+        pytest.fail(f"the plot never stayed on exchange {ex['id']}")
+    assert shot["selected"] == "true"
+    signals = get_json(base, f"/api/exchanges/{ex['id']}/signals")
+    assert shot["polylines"] == 2 * len(signals["series"])
+    events = [e for e in ("reach", "grab", "release", "drop") if ex[f"{e}_s"] is not None]
+    assert sorted(shot["marks"]) == sorted(events)
+    for event in events:
+        assert shot["marks"][event]["lines"] == 1, event
+        assert shot["marks"][event]["label"] == event
+        assert shot["marks"][event]["t_s"] == pytest.approx(signals["marks"][f"{event}_s"])
+
+
+def _completed_exchange(page: Any, base: str) -> dict[str, Any]:
+    """The newest exchange with both grab and release (waits for one)."""
+    deadline = time.monotonic() + FIRST_EXCHANGE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        both = [x for x in get_json(base, "/api/exchanges?limit=50")
+                if x["grab_s"] is not None and x["release_s"] is not None]  # fmt: skip
+        if both:
+            page.wait_for_selector(f"#recent tr[data-exchange-id='{both[-1]['id']}']")
+            return both[-1]
+        time.sleep(1)
+    pytest.fail("no exchange with both grab and release from the demo")
+
+
+def _check_sensors(page: Any, base: str) -> None:
+    """Every sensor of GET /api/sensors is listed, connected, on the page."""
+    deadline = time.monotonic() + 15
+    while True:
+        sensors = get_json(base, "/api/sensors")
+        shown = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll(
+            '#sensors li')].map(li => [li.dataset.sensorId, li.dataset.connected]))""")
+        want = {s["id"]: "true" for s in sensors}
+        if sensors and shown == want and all(s["connected"] for s in sensors):
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"sensors on the page {shown}, API says {sensors}")
+        time.sleep(0.5)
+
+
+def _screenshot(page: Any, path: Path) -> None:
+    page.screenshot(path=str(path), full_page=True)
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(data) > 20_000, f"{path} is only {len(data)} bytes"
+
+
+def test_page_shows_the_demo_exchanges_live(
+    laptop: PageRun, service: str, tmp_path: Path
+) -> None:  # fmt: skip
+    page = laptop.page
+    _wait_for_an_exchange(page)
+    newest = _panel_agrees_with_api(page, service)
+    assert page.get_attribute("#conn", "data-state") == "live"
+    # The plot follows the newest exchange by default.
+    page.wait_for_selector(f"#plot svg[data-exchange-id='{newest['id']}']", timeout=15_000)
+    _check_plot(page, service, _completed_exchange(page, service))
+    _check_sensors(page, service)
+    # Session name and export links from /api/health + /api/sessions.
+    session_id = get_json(service, "/api/health")["session_id"]
+    if session_id is not None:
+        page.wait_for_selector("#exports:not([hidden])")
+        csv = page.get_attribute("#export-csv", "href")
+        assert csv == f"/api/sessions/{session_id}/export?format=csv"
+    _screenshot(page, tmp_path / "trackside-laptop.png")
+    # Everything came from the service itself: nothing from the internet.
+    foreign = [u for u in laptop.requests if not u.startswith(service + "/")
+               and not u.startswith("data:")]  # fmt: skip
+    assert not foreign
+    assert not laptop.errors
+
+
+def test_new_exchanges_are_read_aloud(laptop: PageRun, service: str) -> None:
+    page = laptop.page
+    assert page.is_checked("#speak")  # remembered in localStorage (set by the init script)
+    # The exchange spoken is one that arrives on the stream while the page is open.
+    page.wait_for_function("() => window.__spoken.length > 0",
+                           timeout=FIRST_EXCHANGE_TIMEOUT_S * 1000)  # fmt: skip
+    spoken = page.evaluate("() => window.__spoken")
+    expected = {said(x) for x in get_json(service, "/api/exchanges?limit=50")}
+    assert spoken[-1] in expected, (spoken, expected)
+    # Unticking is remembered across a reload.
+    page.uncheck("#speak")
+    page.reload()
+    page.wait_for_selector("#speak")
+    assert not page.is_checked("#speak")
+    assert page.evaluate(f"() => localStorage.getItem('{SPEAK_KEY}')") == "0"
+    assert not laptop.errors
+
+
+def test_phone_layout_fits_the_screen(browser: Any, service: str, tmp_path: Path) -> None:
+    run = PageRun(browser, service, 390, 844)
+    try:
+        page = run.page
+        _wait_for_an_exchange(page)
+        page.wait_for_selector("#plot svg.plot-svg", timeout=15_000)
+        # No sideways scrolling, the plot fits, and the last exchange comes first.
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        plot = page.locator("#plot svg").bounding_box()
+        assert plot is not None and plot["x"] >= 0 and plot["x"] + plot["width"] <= 390
+        last = page.locator("#last-pair").bounding_box()
+        assert last is not None and last["y"] < 844 / 2
+        _screenshot(page, tmp_path / "trackside-phone.png")
+        assert not run.errors
+    finally:
+        run.close()
