@@ -206,9 +206,18 @@ class ExchangeDetector:
         if t.shape[0] < 10:
             return None
         if isinstance(ev, Handover):
-            return time_handover(t, data, self.baton, self.wrists, ev, cfg)
+            return time_handover(t, data, self.baton, self.wrists, ev, cfg, self._native_hz(t))
         native = self._buf[self.baton.id].stream().between(t[0], t[-1] + 1e-9)
         return time_fall(t, data, self.baton, self.wrists, ev, cfg, native)
+
+    def _native_hz(self, t: np.ndarray) -> dict[str, float]:
+        """Each sensor's own sample rate (Hz) over grid times t: median sample interval."""
+        out = {}
+        for sid, b in self._buf.items():
+            s = b.stream().between(t[0], t[-1] + 1e-9)
+            if len(s) >= 3:
+                out[sid] = 1.0 / float(np.median(np.diff(s.t_s)))
+        return out
 
 
 def detect_exchanges(

@@ -60,7 +60,7 @@ def frame_features(
     max_spin_g: float = 0.25,
 ) -> FrameFeatures:
     """Features at grid indices frame_idx (each frame ends at that grid point)."""
-    win_n = max(2, int(round(window_s * grid_rate_hz)))
+    win_n = max(2, round(window_s * grid_rate_hz))
     n_w = len(wrist_gyros)
     f = frame_idx.shape[0]
     kappa = np.zeros((f, n_w))
@@ -86,7 +86,7 @@ def frame_features(
     # from hand height (>= 0.5 m) lasts > 0.3 s.
     spin = np.minimum(spin_radius_m * gyro_mag**2, max_spin_g * GRAVITY_MPS2)
     low = (acc_mag < free_fall_g * GRAVITY_MPS2 + spin) & baton_valid
-    ff_n = max(2, int(round(free_fall_min_s * grid_rate_hz)))
+    ff_n = max(2, round(free_fall_min_s * grid_rate_hz))
     run = _rolling_sum(low.astype(float), ff_n, np.arange(low.shape[0])) >= ff_n
     run_cs = np.concatenate([[0], np.cumsum(run)])
     hop_n = int(np.median(np.diff(frame_idx))) if f > 1 else win_n

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from batonsense.detect.holder import Fall, Handover
-from batonsense.detect.rigid import acc_residual
+from batonsense.detect.rigid import acc_residual, acc_residual_vec, residual_change
 from batonsense.detect.timing import (
     common_impulse,
     fit_rotation,
@@ -66,8 +67,8 @@ def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int) -> float:
     c = lo + log_step(ef[lo:hi], 0.5, rising=False)
     q = max(float(np.median(ef[c:hi])), 0.5)
     dt = float(t[1] - t[0])
-    m = max(2, int(round(0.015 / dt)))
-    k0 = max(lo + m, c - int(round(0.03 / dt)))
+    m = max(2, round(0.015 / dt))
+    k0 = max(lo + m, c - round(0.03 / dt))
     best, best_score = -1, 3.0
     for k in range(k0, hi - 1):
         if ef[k] < ef[k - 1] or ef[k] < ef[k + 1] or ef[k] < 3.0 * q:
@@ -81,41 +82,6 @@ def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int) -> float:
     while k > lo and ef[k - 1] < ef[k] and ef[k - 1] > 0.2 * ef[best]:
         k -= 1
     return _sub(t, k)
-
-
-def _acc_release(
-    t: np.ndarray, ef_a: np.ndarray, r0: int, r1: int, frac: float = 0.05
-) -> float | None:
-    """Where the giver's acceleration residual ef_a[r0:r1] turns upwards for good.
-
-    A log-step finds the rise; its onset is where, walking back from the step,
-    the residual was last within `frac` of the way from its level before the
-    step (median over 20 ms) to its level after.  That is the step's first
-    sample for a force step and close to the start for a ramp.  None when the
-    residual does not rise by at least 60 % across the step (no grip force to
-    lose: then the rotation alone must tell).
-    """
-    if r1 - r0 <= 6:
-        return None
-    i = r0 + log_step(ef_a[r0:r1], 0.5, rising=True)
-    n = max(3, int(round(0.02 / (t[1] - t[0]))))
-    before = float(np.median(ef_a[max(r0, i - n) : i]))
-    after = float(np.median(ef_a[i : min(r1, i + n)]))
-    # contrast judged 10-40 ms either side, so a gradual parting counts too
-    g = n // 2
-    far_before = float(np.median(ef_a[max(r0, i - 2 * n) : max(r0 + 1, i - g)]))
-    far_after = float(np.median(ef_a[min(i + g, r1 - 1) : max(min(r1, i + 2 * n), i + g + 1)]))
-    if far_after < 1.6 * far_before + 0.5:
-        return None
-    level = before + frac * (after - before)
-    k = i
-    while k > max(r0, i - 2 * n) and ef_a[k - 1] > level:
-        k -= 1
-    if k <= 0:
-        return float(t[k])
-    e0, e1 = ef_a[k - 1], ef_a[k]
-    f = (level - e0) / (e1 - e0) if e1 > e0 else 0.5
-    return float(t[k - 1] + np.clip(f, 0.0, 1.0) * (t[k] - t[k - 1]))
 
 
 def _window(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int]:
@@ -158,20 +124,43 @@ def _gripping_wrist(
     return min(same, key=lambda w: _grip_quality(t, data, baton, w, fit, fs))
 
 
-def _release(t: np.ndarray, ef_a: np.ndarray, after_s: float, rough_rel: float) -> float:
-    """The giver lets go.
+def _change_step(t: np.ndarray, change: np.ndarray, r0: int, r1: int) -> tuple[int, float]:
+    """Where change[r0:r1] steps up (log fit of the trace scaled by its median) and by how much.
 
-    The acceleration residual steps up when the grip force vanishes; else the
-    gyro step decides.  The gyro step can lag the release by far (a wrist turning
-    with the baton for a moment after letting go), so the search starts just
-    after the contact; where the rotation parts abruptly its step may show
-    first, and neither can part before the hand lets go, so the earlier wins.
+    Returns (index of the first sample after the step, contrast): the contrast is
+    the ratio of the medians over 20 ms after and before the step, a measure
+    normalised by the noise of this very hold, whatever the sensors and rate.
     """
-    r0, r1 = _window(t, after_s + 0.015, max(rough_rel, after_s + 0.05) + 0.05)
-    release_s = _acc_release(t, ef_a, r0, r1)
-    if release_s is None:
+    x = change[r0:r1] / max(float(np.median(change[r0:r1])), 1e-12)
+    i = log_step(x, 0.1, rising=True)
+    n = max(3, round(0.02 / float(t[1] - t[0])))
+    contrast = float(np.median(x[i : i + n])) / max(float(np.median(x[max(0, i - n) : i])), 1e-12)
+    return r0 + i, contrast
+
+
+def _release(
+    t: np.ndarray, change_acc: np.ndarray, change_gyro: np.ndarray, after_s: float, rough_rel: float
+) -> float:
+    """The giver lets go: where the change of the giver's rigid-body residual steps up.
+
+    change_acc / change_gyro: `residual_change` of the acceleration (m/s²) and
+    gyro (rad/s) residuals.  While the hand grips, both change only by noise
+    and slow drift (the wrist flexing), whatever the lever-arm error; when it
+    lets go it moves on its own.  Searched from just after the contact's
+    ringing (25 ms) to just after the gyro level's step, which can lag the
+    release but not precede it by much.  A hand that opens while pulled apart
+    shows it first in the accelerometers (the grip force vanishes); the gyro
+    decides only when its step is clearly (2×) sharper, e.g. a hand that
+    just turns away without any force to lose.
+    """
+    r0, r1 = _window(t, after_s + 0.025, max(rough_rel + 0.05, after_s + 0.1))
+    if r1 - r0 <= 6:
         return rough_rel
-    return min(release_s, rough_rel) if rough_rel > after_s else release_s
+    k, contrast = _change_step(t, change_acc, r0, r1)
+    k_gyro, contrast_gyro = _change_step(t, change_gyro, r0, r1)
+    if contrast_gyro > 2.0 * contrast:
+        k = k_gyro
+    return _sub(t, k)
 
 
 def time_handover(
@@ -181,11 +170,13 @@ def time_handover(
     wrists: list[SensorInfo],
     ev: Handover,
     cfg: DetectorConfig,
+    native_hz: Mapping[str, float],
 ) -> Exchange | None:
     """Grab, release and reach for a confirmed hand-over (grid data on t).
 
     When an athlete wears sensors on both wrists, the one whose hand grips the
-    baton (rigid-body test) times that side.
+    baton (rigid-body test) times that side.  native_hz: each sensor's own
+    sample rate (Hz), which sets the lag over which the residual's change is taken.
     """
     fs = cfg.grid_rate_hz
     acc_bt, gyro_bt, _ = data[baton.id]
@@ -208,14 +199,18 @@ def time_handover(
     rough_grab = _sub(t, j0 + log_step(e_b[j0:j1], 0.02, False)) if j1 - j0 > 4 else rough_rel
     # lever arms from the holds; then the acceleration residuals
     held_a = (t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02)
-    ef_a, _ = acc_residual(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
+    v_a, _ = acc_residual_vec(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
+    slowest_hz = min(native_hz.get(baton.id, fs), native_hz.get(wa.id, fs))
+    lag_n = max(1, round(fs / slowest_hz))
+    change_acc = residual_change(v_a, lag_n)
+    change_gyro = residual_change(gyro_bt - gyro_a @ rot_a.T, lag_n)
     held_b = t >= max(rough_grab + 0.03, fit_b[0])
     ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
     # grab: the collision, just before the receiver's residual drops to its quiet level
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))
     grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
     reach_s = reach_start(t, gyro_b, grab_s)
-    release_s = _release(t, ef_a, grab_s, rough_rel)
+    release_s = _release(t, change_acc, change_gyro, grab_s, rough_rel)
     return Exchange(
         giver=wa.athlete,
         receiver=wb.athlete,

@@ -81,7 +81,7 @@ class HolderTracker:
     def update(self, ff: FrameFeatures, hop_s: float) -> list[Handover | Fall]:
         """Feed new frames (in time order); returns the events they confirm."""
         out: list[Handover | Fall] = []
-        confirm_n = max(1, int(round(self.confirm_s / hop_s)))
+        confirm_n = max(1, round(self.confirm_s / hop_s))
         for i in range(ff.t_s.shape[0]):
             t = float(ff.t_s[i])
             if ff.baton_still[i]:

@@ -30,7 +30,7 @@ def _skew(v: np.ndarray) -> np.ndarray:
     )
 
 
-def acc_residual(
+def acc_residual_vec(
     acc_b: np.ndarray,
     acc_w: np.ndarray,
     gyro_w: np.ndarray,
@@ -39,7 +39,7 @@ def acc_residual(
     fit: np.ndarray,
     max_lever_m: float = 0.6,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """|Rᵀ f_b − f_w − α×r − ω×(ω×r)| per grid sample (m/s²) and the fitted lever arm r (m).
+    """Rᵀ f_b − f_w − α×r − ω×(ω×r) per grid sample, (N,3) m/s², and the fitted lever arm r (m).
 
     acc_* in m/s², gyro_w in rad/s, all (N,3) on one grid of rate_hz; fit: (N,)
     bool, samples where the hand holds the baton.  r is clipped to max_lever_m.
@@ -54,4 +54,33 @@ def acc_residual(
         n = float(np.linalg.norm(r))
         if n > max_lever_m:
             r *= max_lever_m / n
-    return np.linalg.norm(y - m @ r, axis=1), r
+    return y - m @ r, r
+
+
+def acc_residual(
+    acc_b: np.ndarray,
+    acc_w: np.ndarray,
+    gyro_w: np.ndarray,
+    rot: np.ndarray,
+    rate_hz: float,
+    fit: np.ndarray,
+    max_lever_m: float = 0.6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """|acc_residual_vec| per grid sample (m/s²) and the fitted lever arm r (m)."""
+    v, r = acc_residual_vec(acc_b, acc_w, gyro_w, rot, rate_hz, fit, max_lever_m)
+    return np.linalg.norm(v, axis=1), r
+
+
+def residual_change(v: np.ndarray, lag_n: int) -> np.ndarray:
+    """|v_k − v_(k−lag_n)| per grid sample (first lag_n samples 0), in v's units.
+
+    The change of the rigid-body residual over one native sample period.  While
+    the hand grips, the residual is sensor noise plus a misfit that drifts
+    slowly (the wrist flexes, the lever arm changes as the receiver pulls), so
+    its change stays at the noise level whatever the lever-arm error; when the
+    hand lets go it starts moving on its own and the change jumps and stays up.
+    """
+    d = np.zeros(v.shape[0])
+    if 0 < lag_n < v.shape[0]:
+        d[lag_n:] = np.linalg.norm(v[lag_n:] - v[:-lag_n], axis=1)
+    return d
