@@ -39,6 +39,8 @@ class Builder:
     _end: float = 1.0  # which baton end the next grip holds (+1/-1)
     gaps: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     end: float = 0.0  # s, where the scenario ends
+    drop_stop_tau_s: float = 1.6  # receiver's stop after a drop (time constant, s)
+    fetch_speed_mps: float = 1.4  # walking to a dropped baton, m/s
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
@@ -91,7 +93,8 @@ class Builder:
         t_stand = t_g + 10.0
         if stop_receiver or spec.drop:
             t_stop = t_g + (0.6 if spec.drop else self.rng.uniform(1.5, 2.5))
-            t_stand = stop(self.scene.athletes[spec.receiver], t_stop, 1.6)
+            tau_s = self.drop_stop_tau_s if spec.drop else 1.6
+            t_stand = stop(self.scene.athletes[spec.receiver], t_stop, tau_s)
             self.acts.append((end_ex, t_stand, "run_out"))
         if spec.drop:
             self.acts.append((ex.drop_s, t_after, "drop"))
@@ -107,7 +110,7 @@ class Builder:
         face = 0.0 if pg[0] > x_now else np.pi
         fwd = np.cos(face)
         y_stand = pg[1] - side_sign(side) * 0.22 * fwd
-        t_arr = walk_to(ath, t, pg[0] - 0.35 * fwd, 1.4, y=y_stand, face=face)
+        t_arr = walk_to(ath, t, pg[0] - 0.35 * fwd, self.fetch_speed_mps, y=y_stand, face=face)
         t_arr = max(t_arr, t_rest + 0.5)
         self.acts.append((t_rest, t_arr + 0.9, "baton_on_ground"))
         self.acts.append((t_arr, t_arr + 1.9, "pick_up"))

@@ -49,6 +49,7 @@ REST_S = (1.0, 3.0)  # standing before the run-up, s
 QUIET_S = 0.6  # standstill kept at the end of a segment, s
 STILL_MPS = 0.03  # |v| below which an athlete counts as standing, m/s
 GIVER_BRAKE_S, GIVER_BRAKE_TAU_S = 1.5, 0.9  # giver brakes harder this long after release
+DROP_STOP_TAU_S, FETCH_MPS = 0.8, 2.2  # after a drop: the receiver stops short and jogs back
 SWAY_HZ = (0.21, 0.17, 0.13, 0.19, 0.11)  # standing sway frequencies of Athlete.trunk
 
 
@@ -219,7 +220,7 @@ class LiveDrill:
     def next_segment(self) -> LiveSegment:
         st = self.state
         seed = int(np.random.SeedSequence([self.seed, st.rep]).generate_state(1)[0])
-        b = Builder(seed)
+        b = Builder(seed, drop_stop_tau_s=DROP_STOP_TAU_S, fetch_speed_mps=FETCH_MPS)
         giver, receiver, side = _place(b, self.cast, st)
         kind, length_s = _rep(b, giver, receiver, side)
         streams = _render(b, self.cast, st.start_s, length_s, seed)
