@@ -7,6 +7,7 @@ that simulating in the worker thread does not stall the event loop.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -134,7 +135,7 @@ def test_sample_times_and_seq_continue_across_joins(run: Run) -> None:
         v = run.drill.sensors[sid]
         period_us = 1e6 / v.stream.rate_hz
         crossed = 0
-        for a, b in zip(packets, packets[1:], strict=False):
+        for a, b in itertools.pairwise(packets):
             if b.first != a.first + a.count:  # a link (re)start skips samples: not a join
                 continue
             assert b.seq == (a.seq + 1) & 0xFFFF
