@@ -469,8 +469,9 @@ async function pollSensors() {
   }
 }
 
-function num(v, digits = 0) {
-  return typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "—";
+/** `v` with `digits` decimals and its unit, or an em dash alone when unknown. */
+function num(v, unit, digits = 0) {
+  return typeof v === "number" && Number.isFinite(v) ? `${v.toFixed(digits)} ${unit}` : "—";
 }
 
 function renderSensors(sensors) {
@@ -488,10 +489,10 @@ function renderSensors(sensors) {
     el("span", { class: `state ${on ? "state-on" : "state-off"}` }, on ? "ON" : "OFF"),
     el("span", { class: "who" }, who, el("span", { class: "sid" }, ` ${s.name || s.id}`)),
     el("span", { class: "stats" },
-      el("span", { class: lowBattery ? "stat bad" : "stat" }, `battery ${num(s.battery_pct)} %`),
-      el("span", { class: "stat" }, `${num(s.rate_hz)} Hz`),
-      el("span", { class: lossy ? "stat bad" : "stat" }, `loss ${num(s.lost_pct, 1)} %`),
-      silent ? el("span", { class: "stat bad" }, `silent ${num(s.last_seen_ago_s)} s`) : null,
+      el("span", { class: lowBattery ? "stat bad" : "stat" }, `battery ${num(s.battery_pct, "%")}`),
+      el("span", { class: "stat" }, `rate ${num(s.rate_hz, "Hz")}`),
+      el("span", { class: lossy ? "stat bad" : "stat" }, `loss ${num(s.lost_pct, "%", 1)}`),
+      silent ? el("span", { class: "stat bad" }, `silent ${num(s.last_seen_ago_s, "s")}`) : null,
       !on && s.state ? el("span", { class: "stat" }, s.state) : null));
   });
   $("sensors").replaceChildren(...items);
@@ -527,7 +528,8 @@ async function showSession(id) {
   } catch { /* keep the id only */ }
   label.textContent = session?.name ? `session: ${session.name}` : `session #${id}`;
   if (session && typeof session.exchange_count === "number") {
-    label.textContent += ` · ${session.exchange_count} exchanges`;
+    const n = session.exchange_count;
+    label.textContent += ` · ${n} exchange${n === 1 ? "" : "s"}`;
   }
   $("export-csv").href = `/api/sessions/${id}/export?format=csv`;
   $("export-json").href = `/api/sessions/${id}/export?format=json`;
