@@ -205,10 +205,11 @@ class ExchangeDetector:
         t, data = self._grid(ev.giver_last_s - cfg.context_s, until_s)
         if t.shape[0] < 10:
             return None
+        native_hz = self._native_hz(t)
         if isinstance(ev, Handover):
-            return time_handover(t, data, self.baton, self.wrists, ev, cfg, self._native_hz(t))
+            return time_handover(t, data, self.baton, self.wrists, ev, cfg, native_hz)
         native = self._buf[self.baton.id].stream().between(t[0], t[-1] + 1e-9)
-        return time_fall(t, data, self.baton, self.wrists, ev, cfg, native)
+        return time_fall(t, data, self.baton, self.wrists, ev, cfg, native, native_hz)
 
     def _native_hz(self, t: np.ndarray) -> dict[str, float]:
         """Each sensor's own sample rate (Hz) over grid times t: median sample interval."""

@@ -84,6 +84,11 @@ def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int) -> float:
     return _sub(t, k)
 
 
+def _lag_n(native_hz: Mapping[str, float], ids: tuple[str, ...], grid_hz: float) -> int:
+    """Grid samples per sample period of the slowest of the sensors `ids`."""
+    return max(1, round(grid_hz / min(native_hz.get(i, grid_hz) for i in ids)))
+
+
 def _window(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int]:
     return int(np.searchsorted(t, start_s)), int(np.searchsorted(t, end_s))
 
@@ -200,8 +205,7 @@ def time_handover(
     # lever arms from the holds; then the acceleration residuals
     held_a = (t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02)
     v_a, _ = acc_residual_vec(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
-    slowest_hz = min(native_hz.get(baton.id, fs), native_hz.get(wa.id, fs))
-    lag_n = max(1, round(fs / slowest_hz))
+    lag_n = _lag_n(native_hz, (baton.id, wa.id), fs)
     change_acc = residual_change(v_a, lag_n)
     change_gyro = residual_change(gyro_bt - gyro_a @ rot_a.T, lag_n)
     held_b = t >= max(rough_grab + 0.03, fit_b[0])
@@ -255,6 +259,7 @@ def time_fall(
     ev: Fall,
     cfg: DetectorConfig,
     baton_native: SensorStream,
+    native_hz: Mapping[str, float],
 ) -> Exchange | None:
     """A dropped exchange: release by the giver, free fall, intended receiver if any.
 
@@ -274,10 +279,14 @@ def time_fall(
         e_a = residual(gyro_bt, gyro_a, rot_a)
         rough = _sub(t, i0 + log_step(e_a[i0:i1], 0.02, rising=True))
         held = (t >= fit_a[0]) & (t <= rough - 0.03)
-        ef_a, _ = acc_residual(acc_bt, acc_a, gyro_a, rot_a, cfg.grid_rate_hz, held)
-        r0, r1 = _window(t, rough - 0.15, min(rough + 0.05, drop_s + 0.02))
+        v_a, _ = acc_residual_vec(acc_bt, acc_a, gyro_a, rot_a, cfg.grid_rate_hz, held)
+        lag_n = _lag_n(native_hz, (baton.id, wa.id), cfg.grid_rate_hz)
+        # unsupported, a baton falls at once; a touching hand may delay it a few tens of
+        # ms (earlier steps are the giver whipping the baton into the pass, still held)
+        r0, r1 = _window(t, max(rough - 0.15, drop_s - 0.05), min(rough + 0.05, drop_s + 0.02))
         if r1 - r0 > 6:
-            release_s = min(drop_s, _sub(t, r0 + log_step(ef_a[r0:r1], 0.5, rising=True)))
+            k, _ = _change_step(t, residual_change(v_a, lag_n), r0, r1)
+            release_s = min(drop_s, _sub(t, k))
     j = _intended_receiver(t, data, wrists, wa, drop_s)
     wb = wrists[j] if j is not None else None
     grab_s = None
