@@ -1,4 +1,4 @@
-"""Virtual sensors for `batonsense demo`: drills played over the in-process radio."""
+"""Virtual sensors for `batonsense demo`: endless drills over the in-process radio."""
 
 from __future__ import annotations
 
@@ -9,16 +9,6 @@ from batonsense.model import SensorInfo
 from batonsense.pipeline.session import Target
 
 
-class _FiniteDrill:
-    def __init__(self, drill: Any) -> None:
-        self.drill = drill
-        self.targets = drill.targets
-
-    async def stop(self) -> None:
-        for v in self.drill.sensors.values():
-            await v.stop()
-
-
 async def start_demo_sensors(
     sensors: Sequence[SensorInfo],
     targets: Sequence[Target],
@@ -26,13 +16,11 @@ async def start_demo_sensors(
     now: Callable[[], float],
     seed: int = 1,
 ) -> tuple[Any, Any]:
-    """(virtual drill with .targets and .stop(), bleak backend) for the configured sensors."""
-    from batonsense.pipeline.session import start_virtual_sensors
-    from batonsense.sim import simulate
+    """(the EndlessDrill: .targets, .truth_on_host(), .stop(); a bleak backend on its radio)."""
     from batonsense.sources.ble.bumble_backend import bumble_backend
     from batonsense.sources.virtual import VirtualRadio
+    from batonsense.sources.virtual.drills import start_endless_drill
 
     radio = VirtualRadio()
-    sim = simulate("demo", seed=seed, n_reps=3)
-    drill = await start_virtual_sensors(radio, sensors, targets, sim=sim, now=now, seed=seed)
-    return _FiniteDrill(drill), bumble_backend(radio)
+    drill = await start_endless_drill(radio, sensors, targets, now=now, seed=seed)
+    return drill, bumble_backend(radio)
