@@ -8,6 +8,7 @@ const HEALTH_POLL_MS = 5000;
 const RECENT_LIMIT = 50;      // rows in the recent list (and the first fetch)
 const KEEP_EXCHANGES = 500;   // exchanges kept in memory
 const SPEAK_KEY = "batonsense.speak";
+const SILENT_ALARM_S = 5;     // a connected sensor quiet this long shows NO DATA
 
 const state = {
   exchanges: new Map(),       // id -> exchange object
@@ -182,7 +183,9 @@ function renderRecent() {
     },
     el("td", { class: "time" }, timeOfDay(exUtc(ex))),
     el("td", { class: "pair-cell" }, pairText(ex),
-      ex.hand_mismatch ? el("span", { class: "warn-mark", title: "same-hand pass" }, " ⚠") : null),
+      ex.hand_mismatch ? el("span", { class: "warn-mark", title: "same-hand pass" }, "\u00a0⚠") : null,
+      // Phones hide the result column and show drops here instead.
+      isDropped(ex) ? el("span", { class: "drop-tag" }, "DROPPED") : null),
     el("td", { class: "num" }, ms(ex.overlap_ms)),
     el("td", { class: "num" }, ms(ex.reach_ms)),
     el("td", { class: isDropped(ex) ? "out out-dropped" : "out" },
@@ -482,11 +485,14 @@ function renderSensors(sensors) {
     const lowBattery = typeof s.battery_pct === "number" && s.battery_pct < 20;
     const lossy = typeof s.lost_pct === "number" && s.lost_pct >= 5;
     const silent = on && typeof s.last_seen_ago_s === "number" && s.last_seen_ago_s > 2;
+    // Connected but quiet for long: as useless at the track as disconnected.
+    const mute = silent && s.last_seen_ago_s > SILENT_ALARM_S;
+    const badge = !on ? ["state-off", "OFF"] : mute ? ["state-mute", "NO DATA"] : ["state-on", "ON"];
     return el("li", {
-      class: `sensor ${on ? "on" : "off"}`, "data-sensor-id": s.id,
+      class: `sensor ${on ? "on" : "off"}${mute ? " mute" : ""}`, "data-sensor-id": s.id,
       "data-connected": on ? "true" : "false",
     },
-    el("span", { class: `state ${on ? "state-on" : "state-off"}` }, on ? "ON" : "OFF"),
+    el("span", { class: `state ${badge[0]}` }, badge[1]),
     el("span", { class: "who" }, who, el("span", { class: "sid" }, ` ${s.name || s.id}`)),
     el("span", { class: "stats" },
       el("span", { class: lowBattery ? "stat bad" : "stat" }, `battery ${num(s.battery_pct, "%")}`),
