@@ -82,7 +82,8 @@ class ServiceProcess:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self) -> int | None:
-        """SIGTERM (a clean shutdown: uvicorn runs the lifespan's end)."""
+        """SIGTERM (a clean shutdown: uvicorn runs the lifespan's end, then re-raises
+        the signal, so a clean stop exits with -15)."""
         if self.proc is None or self.proc.poll() is not None:
             return None if self.proc is None else self.proc.returncode
         self.proc.send_signal(signal.SIGTERM)

@@ -96,7 +96,10 @@ class Runtime:
         self.retry_s = retry_s
         self.hub = ExchangeHub()
         self.messages: deque[tuple[str, str]] = deque(maxlen=50)
+        self._repeats, self._last_message = 1, ""
         self.record: RecordSession | None = None
+        #: why streaming is not running now ("no bluetooth", "not found", "error"), else None
+        self.problem: str | None = None
         self.store = Store(self.db_path)
         self.host_zero_unix_s = time.time() - time.monotonic()
         self._tap = _SessionTap()
@@ -220,13 +223,21 @@ class Runtime:
                 row.update({k: d.get(k) for k in _STATUS_KEYS})
                 row["address"] = st.address or row["address"]
                 row["connected"] = st.connected
-                row["state"] = st.state
+                row["state"] = self.problem if self.problem and not st.connected else st.state
             rows.append(row)
         return rows
 
     def say(self, message: str) -> None:
-        """Something the coach should know (kept for /api/health, logged)."""
-        self.messages.append((datetime.now(UTC).isoformat(timespec="seconds"), message))
+        """Something the coach should know (kept for /api/health, logged).
+
+        A message repeating the previous one replaces it, counted ("(3×)")."""
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        if self.messages and message == self._last_message:
+            self._repeats += 1
+            self.messages[-1] = (now, f"{message} ({self._repeats}×)")
+            return
+        self._repeats, self._last_message = 1, message
+        self.messages.append((now, message))
         _LOG.info("%s", message)
 
     # -- streaming -------------------------------------------------------------
@@ -247,12 +258,19 @@ class Runtime:
                 on_message=self.say,
                 consumers=[self._tap],
             )
+            self.problem = None
             try:
                 await self.record.run()
             except NoSensorFound as e:
+                self.problem = "not found"
                 self.say(f"{e}; trying again in {self.retry_s:g} s")
             except (BleakError, OSError) as e:
+                self.problem = "no bluetooth"
                 self.say(f"Bluetooth unavailable ({e}); trying again in {self.retry_s:g} s")
+            except Exception as e:  # noqa: BLE001 — one bad run must not end the service
+                _LOG.exception("streaming failed")
+                self.problem = "error"
+                self.say(f"streaming failed ({type(e).__name__}: {e}); trying again")
             else:
                 continue
             await asyncio.sleep(self.retry_s)
