@@ -73,42 +73,62 @@ def get_json(base: str, path: str) -> Any:
         return json.load(r)
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"batonsense demo exited with {proc.returncode}:\n{log.read_text()}")
+class DemoService:
+    """`batonsense demo` as a child process on a loopback port, database in `tmp`."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / "service.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = [sys.executable, "-m", "batonsense", "demo", "--host", "127.0.0.1",
+               "--port", str(self.port), "--db", str(self.tmp / "t.db")]  # fmt: skip
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        self._wait_healthy()
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        self.proc.terminate()
         try:
-            if get_json(base, "/api/health").get("status") == "ok":
-                return
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"no /api/health within {START_TIMEOUT_S} s:\n{log.read_text()}")
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def _wait_healthy(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                log = self.log.read_text(errors="replace")
+                pytest.fail(f"batonsense demo exited with {self.proc.returncode}:\n{log}")
+            try:
+                if get_json(self.base, "/api/health").get("status") == "ok":
+                    return
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"no /api/health within {START_TIMEOUT_S} s:\n{self.log.read_text()}")
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a `batonsense demo` running on loopback with a fresh database."""
     _need_chromium()
-    tmp = tmp_path_factory.mktemp("service")
-    port = _free_port()
-    log = tmp / "service.log"
-    cmd = [sys.executable, "-m", "batonsense", "demo", "--host", "127.0.0.1",
-           "--port", str(port), "--db", str(tmp / "t.db")]  # fmt: skip
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    demo = DemoService(tmp_path_factory.mktemp("service"))
     try:
-        _wait_healthy(base, proc, log)
-        yield base
+        demo.start()
+        yield demo.base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        demo.stop()
 
 
 @pytest.fixture(scope="module")
@@ -291,11 +311,11 @@ def _check_sensors(page: Any, base: str) -> None:
     pytest.fail(f"the demo reports sensors not connected: {', '.join(off)}")
 
 
-def _screenshot(page: Any, path: Path) -> None:
+def _screenshot(page: Any, path: Path, min_bytes: int = 20_000) -> None:
     page.screenshot(path=str(path), full_page=True)
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(data) > 20_000, f"{path} is only {len(data)} bytes"
+    assert len(data) > min_bytes, f"{path} is only {len(data)} bytes"
 
 
 def test_page_shows_the_demo_exchanges_live(
@@ -357,3 +377,26 @@ def test_phone_layout_fits_the_screen(browser: Any, service: str, tmp_path: Path
         assert not run.errors
     finally:
         run.close()
+
+
+def test_indicator_says_reconnecting_while_the_service_is_away(
+    browser: Any, tmp_path: Path
+) -> None:  # fmt: skip
+    demo = DemoService(tmp_path)
+    try:
+        demo.start()
+        run = PageRun(browser, demo.base, 1280, 800)
+        page = run.page
+        state = "document.getElementById('conn').dataset.state"
+        page.wait_for_function(f"() => {state} === 'live'", timeout=15_000)
+        demo.stop()
+        page.wait_for_function(f"() => {state} === 'reconnecting'", timeout=15_000)
+        assert page.is_visible("#sensors-stale")
+        _screenshot(page, tmp_path / "trackside-reconnecting.png", min_bytes=5_000)
+        demo.start()  # same port, same database
+        page.wait_for_function(f"() => {state} === 'live'", timeout=30_000)
+        assert not page.is_visible("#sensors-stale")
+        assert not run.errors
+        run.close()
+    finally:
+        demo.stop()

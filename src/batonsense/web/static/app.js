@@ -464,9 +464,11 @@ async function pollSensors() {
     const sensors = await getJSON("/api/sensors");
     renderSensors(Array.isArray(sensors) ? sensors : []);
     $("sensors-stale").hidden = true;
+    servicePolled(true);
   } catch {
     $("sensors-stale").hidden = false;
     for (const li of $("sensors").children) li.classList.add("stale");
+    servicePolled(false);
   } finally {
     setTimeout(pollSensors, SENSOR_POLL_MS);
   }
@@ -532,11 +534,12 @@ async function showSession(id) {
     const sessions = await getJSON("/api/sessions");
     session = (Array.isArray(sessions) ? sessions : []).find((s) => s.id === id) || null;
   } catch { /* keep the id only */ }
-  label.textContent = session?.name ? `session: ${session.name}` : `session #${id}`;
-  if (session && typeof session.exchange_count === "number") {
-    const n = session.exchange_count;
-    label.textContent += ` · ${n} exchange${n === 1 ? "" : "s"}`;
-  }
+  const n = session?.exchange_count;
+  label.replaceChildren(
+    session?.name ? `session: ${session.name}` : `session #${id}`,
+    typeof n === "number"
+      ? el("span", { class: "nowrap" }, ` · ${n} exchange${n === 1 ? "" : "s"}`) : null,
+  );
   $("export-csv").href = `/api/sessions/${id}/export?format=csv`;
   $("export-json").href = `/api/sessions/${id}/export?format=json`;
   $("exports").hidden = false;
@@ -544,11 +547,37 @@ async function showSession(id) {
 
 // --------------------------------------------------------------- live feed
 
+// The stream's own state is not enough: a dead service can hold an SSE connection
+// open for seconds (graceful shutdown) and a lost network for much longer, so the
+// sensor poll (every 2 s) also counts: two failures in a row mean "reconnecting",
+// and the first success after that opens a fresh stream and refetches the list.
+const live = { es: null, open: false, everOpen: false, pollFailures: 0 };
+const POLL_FAILURES_DOWN = 2;
+
 function setConn(kind, text) {
   const c = $("conn");
   c.className = `conn conn-${kind}`;
   c.dataset.state = kind;
   c.textContent = text;
+}
+
+function showConn() {
+  if (live.pollFailures >= POLL_FAILURES_DOWN) setConn("reconnecting", "RECONNECTING…");
+  else if (live.open) setConn("live", "● LIVE");
+  else if (live.es && live.es.readyState === EventSource.CLOSED) setConn("offline", "OFFLINE");
+  else if (!live.everOpen) setConn("connecting", "connecting…");
+  else setConn("reconnecting", "RECONNECTING…");
+}
+
+/** Called by the sensor poll with its outcome. */
+function servicePolled(ok) {
+  const wasDown = live.pollFailures >= POLL_FAILURES_DOWN;
+  live.pollFailures = ok ? 0 : live.pollFailures + 1;
+  if (ok && wasDown) {
+    connectStream();
+    loadRecent().catch(() => {});
+  }
+  showConn();
 }
 
 async function loadRecent() {
@@ -558,16 +587,22 @@ async function loadRecent() {
 }
 
 function connectStream() {
-  setConn("connecting", "connecting…");
+  if (live.es) live.es.close();
   const es = new EventSource("/api/exchanges/stream");
+  live.es = es;
+  live.open = false;
   let hadError = false;
   es.addEventListener("open", () => {
-    setConn("live", "● LIVE");
+    if (live.es !== es) return;
+    live.open = true;
+    live.everOpen = true;
+    showConn();
     // After a gap, fill in anything the stream did not replay.
     if (hadError) loadRecent().catch(() => {});
     hadError = false;
   });
   es.addEventListener("exchange", (e) => {
+    if (live.es !== es) return;
     let ex;
     try { ex = JSON.parse(e.data); } catch { return; }
     const before = newest();
@@ -576,15 +611,16 @@ function connectStream() {
     if (added.length && (!before || ex.id > before.id)) speak(ex);
   });
   es.addEventListener("error", () => {
+    if (live.es !== es) return;
     hadError = true;
+    live.open = false;
+    showConn();
     if (es.readyState === EventSource.CLOSED) {
       // The browser gave up (e.g. an HTTP error): try again ourselves.
-      setConn("offline", "OFFLINE · retrying");
-      setTimeout(connectStream, 3000);
-    } else {
-      setConn("reconnecting", "RECONNECTING…");
+      setTimeout(() => { if (live.es === es) connectStream(); }, 3000);
     }
   });
+  showConn();
 }
 
 // ------------------------------------------------------------------- speech
