@@ -130,7 +130,7 @@ KNOWN: list[tuple[str, str, str, dict[str, str] | None, Any, str]] = [
      "400 for a body that is not JSON is not declared"),
     ("PATCH", "/api/sessions/{session_id}", "/api/sessions/1", None, b"\xff{",
      "400 for a body that is not JSON is not declared"),
-    ("PUT", "/api/sensors/{sensor_id}", "/api/sensors/w9", None, b"\xff{",
+    ("PUT", "/api/sensors/{sensor_id}", "/api/sensors/w8", None, b"\xff{",
      "400 for a body that is not JSON is not declared"),
     ("PUT", "/api/sensors/{sensor_id}", "/api/sensors/baton", None,
      {"role": "baton", "athlete": "ANA"}, "422 detail is a string, not HTTPValidationError's list"),
