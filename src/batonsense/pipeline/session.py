@@ -37,10 +37,8 @@ import asyncio
 import contextlib
 import logging
 import time
-import tomllib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bleak import BleakScanner
@@ -48,8 +46,7 @@ from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData
 from bleak.exc import BleakError
 
-from batonsense.errors import InputError
-from batonsense.model import Exchange, Role, SensorInfo
+from batonsense.model import Exchange, SensorInfo
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.sources.ble.bumble_backend import BumbleBackend
 from batonsense.sources.ble.ingest import Ingestor, SensorLink
@@ -58,164 +55,21 @@ from batonsense.sources.raw import RawSink
 from ._consumers import LiveDetector
 from ._pipeline import Pipeline
 from ._stats import SensorStats
+from ._status import SensorStatus, status_table
+from ._targets import Target, read_targets
+from ._virtual_drill import (
+    VIRTUAL_LINKS,
+    VirtualDrill,
+    map_simulated,
+    start_virtual_sensors,
+    truth_on_host,
+)
 
 _LOG = logging.getLogger(__name__)
 
 
 class NoSensorFound(Exception):
     """None of the configured sensors was found (or none could be connected)."""
-
-
-# ------------------------------------------------------------------ targets
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """How to recognise one configured sensor: its BLE address and/or advertised name."""
-
-    sensor_id: str
-    address: str | None = None
-    name: str | None = None
-
-    @property
-    def matchable(self) -> bool:
-        return bool(self.address or self.name)
-
-    def matches(self, address: str, name: str | None) -> bool:
-        if self.address and address.upper() == self.address.upper():
-            return True
-        return bool(self.name) and name == self.name
-
-    def describe(self) -> str:
-        keys = [
-            f"address {self.address}" if self.address else "",
-            f"name {self.name!r}" if self.name else "",
-        ]
-        return " or ".join(k for k in keys if k) or "no address or name key"
-
-
-def read_targets(path: str | Path, sensors: Sequence[SensorInfo]) -> list[Target]:
-    """The `address` / `name` keys of each sensor of a (validated) sensors file, in file order."""
-    try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise InputError(path, str(e)) from None
-    keys: dict[str, dict[str, str]] = {}
-    for table in doc.get("sensor", []):
-        if isinstance(table, dict) and isinstance(table.get("id"), str):
-            keys[table["id"]] = {
-                k: v for k in ("address", "name") if isinstance(v := table.get(k), str) and v
-            }
-    return [Target(s.id, **keys.get(s.id, {})) for s in sensors]
-
-
-# ------------------------------------------------------------------ status
-
-
-@dataclass(frozen=True, slots=True)
-class SensorStatus:
-    """One row of the live status table.
-
-    state: "searching" (scanning), "connecting", "connected", "reconnecting"
-    (dropped, being reconnected by the Ingestor), "not found", "connect
-    failed" or "stopped" (disconnected at the end);
-    last_seen_ago_s: host seconds since its last notification (None: never).
-    The numbers come from the sensor's SensorStats (`stats`).
-    """
-
-    sensor_id: str
-    state: str
-    address: str | None
-    connected: bool
-    reconnects: int
-    last_seen_ago_s: float | None
-    stats: SensorStats
-
-    @property
-    def rate_hz(self) -> float | None:
-        return self.stats.rate_hz
-
-    @property
-    def lost_pct(self) -> float:
-        return self.stats.lost_pct
-
-    @property
-    def offset_s(self) -> float | None:
-        return self.stats.offset_s
-
-    @property
-    def drift_ppm(self) -> float | None:
-        return self.stats.drift_ppm
-
-    @property
-    def battery_pct(self) -> int | None:
-        return self.stats.battery_pct
-
-    def to_dict(self) -> dict[str, Any]:
-        d = self.stats.to_dict()
-        d.update(
-            state=self.state,
-            address=self.address,
-            connected=self.connected,
-            reconnects=self.reconnects,
-            last_seen_ago_s=self.last_seen_ago_s,
-        )
-        return d
-
-
-def status_table(
-    rows: Sequence[SensorStatus], title: str = "Sensors (drift ppm, seen s ago)"
-) -> Any:
-    """A rich Table of the rows (the live display of `batonsense record`): rate in
-    Hz, lost %, clock offset s, drift ppm, battery %, seen = s since the last
-    notification, recon = reconnects, pkts = packets decoded."""
-    from rich import box
-    from rich.table import Table
-
-    # Compact enough for an 80-column terminal.
-    table = Table(
-        title=title, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
-    )
-    for col in (
-        "sensor",
-        "state",
-        "Hz",
-        "lost%",
-        "offset s",
-        "drift",
-        "bat%",
-        "seen",
-        "recon",
-        "pkts",
-    ):
-        left = col in ("sensor", "state")
-        table.add_column(col, justify="left" if left else "right", no_wrap=True)
-
-    def f(v: float | None, fmt: str) -> str:
-        return "–" if v is None else format(v, fmt)
-
-    styles = {
-        "connected": "green",
-        "reconnecting": "yellow",
-        "connecting": "yellow",
-        "not found": "red",
-        "connect failed": "red",
-    }
-    for r in rows:
-        style = styles.get(r.state)
-        table.add_row(
-            r.sensor_id,
-            f"[{style}]{r.state}[/{style}]" if style else r.state,
-            f(r.rate_hz, ".1f"),
-            f"{r.lost_pct:.1f}",
-            f(r.offset_s, ".3f"),
-            f(r.drift_ppm, ".1f"),
-            f(r.battery_pct, "d"),
-            f(r.last_seen_ago_s, ".1f"),
-            str(r.reconnects),
-            str(r.stats.packets),
-        )
-    return table
 
 
 # ------------------------------------------------------------------ session
@@ -515,103 +369,6 @@ class RecordSession:
             self.pipeline.set_battery(sensor_id, int(value[0]))
 
 
-# ------------------------------------------------------------------ virtual
-
-#: per virtual sensor (cycled): clock offset (s), drift (ppm), connection interval (s), loss
-VIRTUAL_LINKS = (
-    (3.0, -40.0, 0.030, 0.03),
-    (120.5, 25.0, 0.045, 0.05),
-    (7.25, 50.0, 0.050, 0.02),
-)
-
-
-@dataclass
-class VirtualDrill:
-    """Virtual sensors playing a simulated drill: `sensors[id]` for each configured
-    sensor given one, `targets` to find them, `sim` the simulation (its truth
-    on the host clock is origin_host_s + t)."""
-
-    sim: Any
-    sensors: dict[str, Any]
-    targets: list[Target]
-    origin_host_s: float
-
-    async def finished(self) -> None:
-        """Until every virtual sensor has played its whole stream."""
-        await asyncio.gather(*(v.finished.wait() for v in self.sensors.values()))
-
-
-def map_simulated(
-    sim_sensors: Sequence[SensorInfo], sensors: Sequence[SensorInfo]
-) -> dict[str, str]:
-    """Configured sensor id → simulated sensor id: the baton to the baton, the
-    wrists in file order to the simulated wrists in order (extra configured
-    wrists get none: they are "out of range")."""
-    out: dict[str, str] = {}
-    for role in (Role.BATON, Role.WRIST):
-        sim_ids = [s.id for s in sim_sensors if s.role is role]
-        mine = [s.id for s in sensors if s.role is role]
-        out.update(zip(mine, sim_ids, strict=False))
-    return out
-
-
-async def start_virtual_sensors(
-    radio: Any,
-    sensors: Sequence[SensorInfo],
-    targets: Sequence[Target],
-    *,
-    sim: Any,
-    now: Callable[[], float],
-    seed: int = 1,
-    lead_s: float = 1.0,
-    links: Sequence[tuple[float, float, float, float]] = VIRTUAL_LINKS,
-) -> VirtualDrill:
-    """Virtual sensors on `radio` playing `sim`'s streams for the configured sensors.
-
-    Mapping: `map_simulated`.  Each virtual sensor advertises the configured
-    `name` (when given) and is found by its virtual address; configured
-    sensors without a simulated counterpart keep their own address/name and
-    are not in range.  Link i gets offset, drift, connection interval and
-    loss from `links[i % len(links)]`.  Streams start lead_s after now().
-    """
-    from batonsense.sources.virtual import SensorClock, VirtualSensor
-
-    mapping = map_simulated(sim.recording.sensors, sensors)
-    by_id = {t.sensor_id: t for t in targets}
-    virtual: dict[str, Any] = {}
-    out_targets: list[Target] = []
-    for i, s in enumerate(sensors):
-        target = by_id.get(s.id, Target(s.id))
-        if s.id not in mapping:
-            out_targets.append(target)
-            continue
-        offset_s, drift_ppm, interval_s, loss = links[i % len(links)]
-        name = target.name if target.name and len(target.name.encode()) <= 11 else None
-        v = VirtualSensor(
-            radio,
-            sim.recording.streams[mapping[s.id]],
-            name=name,
-            clock=SensorClock(offset_s, drift_ppm),
-            connection_interval_s=interval_s,
-            max_packets_per_event=4,
-            loss=loss,
-            latency_jitter_s=0.002,
-            seed=seed * 10 + i,
-            now=now,
-        )
-        virtual[s.id] = v
-        out_targets.append(Target(s.id, address=v.address))
-    origin = now() + lead_s
-    for v in virtual.values():
-        await v.start(origin_host_s=origin + float(v.stream.t_s[0]))
-    return VirtualDrill(sim, virtual, out_targets, origin)
-
-
-def truth_on_host(drill: VirtualDrill) -> list[Exchange]:
-    """The simulation's true exchanges moved to the host clock."""
-    return [e.shifted(drill.origin_host_s) for e in drill.sim.truth]
-
-
 # ------------------------------------------------------------------ runner
 
 
@@ -707,6 +464,7 @@ def run_record(
 
 
 __all__ = [
+    "VIRTUAL_LINKS",
     "NoSensorFound",
     "RecordResult",
     "RecordSession",
