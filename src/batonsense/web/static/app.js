@@ -8,7 +8,10 @@ const HEALTH_POLL_MS = 5000;
 const RECENT_LIMIT = 50;      // rows in the recent list (and the first fetch)
 const KEEP_EXCHANGES = 500;   // exchanges kept in memory
 const SPEAK_KEY = "batonsense.speak";
-const SILENT_ALARM_S = 5;     // a connected sensor quiet this long shows NO DATA
+const SILENT_ALARM_S = 5;
+const SIGNALS_BEFORE_S = 1.5;  // plot window before the first event of an exchange
+const SIGNALS_AFTER_S = 1.0;   // and after its last
+const SIGNALS_RETRIES = 4;     // a connected sensor quiet this long shows NO DATA
 
 const state = {
   exchanges: new Map(),       // id -> exchange object
@@ -218,13 +221,20 @@ async function loadSignals(id, attempt = 0) {
   if (!sig) {
     if (attempt === 0) plotMessage("Loading signals…");
     try {
-      sig = await getJSON(`/api/exchanges/${id}/signals`);
-      state.signals.set(id, sig);
+      sig = await getJSON(
+        `/api/exchanges/${id}/signals?before_s=${SIGNALS_BEFORE_S}&after_s=${SIGNALS_AFTER_S}`);
     } catch (err) {
-      // A brand-new exchange may not have its samples stored yet: retry a few times.
-      if (attempt < 3 && id === state.selectedId) {
-        setTimeout(() => loadSignals(id, attempt + 1), 1500);
-      } else if (id === state.selectedId) {
+      sig = null;
+    }
+    // A brand-new exchange is announced before all the samples after it are stored:
+    // draw what there is and ask again, keeping only a complete window.
+    const complete = sig !== null && signalsComplete(sig);
+    if (complete) state.signals.set(id, sig);
+    else if (attempt < SIGNALS_RETRIES && id === state.selectedId) {
+      setTimeout(() => { if (id === state.selectedId) loadSignals(id, attempt + 1); }, 1500);
+    }
+    if (sig === null) {
+      if (attempt >= SIGNALS_RETRIES && id === state.selectedId) {
         plotMessage("Signals not available for this exchange.");
       }
       return;
@@ -233,6 +243,19 @@ async function loadSignals(id, attempt = 0) {
   if (id !== state.selectedId) return;
   state.plotted = { ex, sig };
   drawPlot(ex, sig);
+}
+
+/** Do the series reach SIGNALS_AFTER_S past the last event (within 0.1 s)? */
+function signalsComplete(sig) {
+  const events = Object.values(sig.marks || {}).filter((t) => typeof t === "number");
+  if (!events.length) return true;
+  const want = Math.max(...events) + SIGNALS_AFTER_S - 0.1;
+  let last = -Infinity;
+  for (const srs of sig.series || []) {
+    const ts = srs.t_s || [];
+    if (ts.length) last = Math.max(last, ts[ts.length - 1]);
+  }
+  return last >= want;
 }
 
 function plotMessage(text) {
@@ -311,8 +334,10 @@ function drawPlot(ex, sig) {
     plotMessage("No signal samples around this exchange.");
     return;
   }
-  const tRef = [marks.grab_s, marks.release_s, marks.drop_s, marks.reach_s]
-    .find((t) => typeof t === "number") ?? tMin;
+  const refKey = ["grab_s", "release_s", "drop_s", "reach_s"]
+    .find((k) => typeof marks[k] === "number");
+  const tRef = refKey ? marks[refKey] : tMin;
+  const refName = refKey ? `s from ${refKey.slice(0, -2)}` : "s";
   const xOf = (t) => x0 + ((t - tMin) / (tMax - tMin)) * (x1 - x0);
 
   const root = svg("svg", {
@@ -337,7 +362,7 @@ function drawPlot(ex, sig) {
   }
 
   for (const p of panels) drawPanel(root, p, series, { x0, x1, panelH, xOf, narrow });
-  drawTimeAxis(root, { tMin, tMax, tRef, xOf, y: m.top + 2 * panelH + gap, narrow });
+  drawTimeAxis(root, { tMin, tMax, tRef, refName, xOf, y: m.top + 2 * panelH + gap, narrow });
   drawMarks(root, marks, { xOf, yTop: m.top, yBottom: m.top + 2 * panelH + gap, x0, x1 });
 
   box.replaceChildren(root);
@@ -396,7 +421,7 @@ function formatTick(v) {
   return v >= 10 ? String(Math.round(v)) : String(Number(v.toPrecision(2)));
 }
 
-function drawTimeAxis(root, { tMin, tMax, tRef, xOf, y, narrow }) {
+function drawTimeAxis(root, { tMin, tMax, tRef, refName, xOf, y, narrow }) {
   const step = niceStep(tMax - tMin, narrow ? 4 : 8);
   const first = Math.ceil((tMin - tRef) / step) * step;
   for (let r = first; tRef + r <= tMax + 1e-9; r += step) {
@@ -407,7 +432,7 @@ function drawTimeAxis(root, { tMin, tMax, tRef, xOf, y, narrow }) {
     root.append(svg("text", { x, y: y + 22, "text-anchor": "middle", class: "tick" }, label));
   }
   root.append(svg("text", { x: xOf(tMax), y: y + 38, "text-anchor": "end", class: "axis-note" },
-    "s from grab"));
+    refName));
 }
 
 /** Vertical lines with labels; labels of close marks go on separate rows. */
