@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Name = Field(min_length=1, max_length=200)
 
@@ -47,6 +47,32 @@ class SensorPut(BaseModel):
     hand: Literal["left", "right"] | None = None
     address: str | None = Field(None, max_length=64)
     name: str | None = Field(None, max_length=64)
+
+    @model_validator(mode="after")
+    def _role_fits(self) -> SensorPut:
+        if self.role == "wrist" and (self.athlete is None or self.hand is None):
+            raise ValueError("a wrist sensor needs an athlete and a hand")
+        if self.role == "baton" and (self.athlete is not None or self.hand is not None):
+            raise ValueError("a baton sensor has no athlete or hand")
+        return self
+
+
+class Problem(BaseModel):
+    """An error the request caused: what is wrong, in words."""
+
+    detail: str
+
+
+#: error responses every router declares (the 422 of validation is FastAPI's own)
+ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": Problem, "description": "the body is not valid JSON"},
+    404: {"model": Problem, "description": "no such session, exchange or data"},
+    409: {"model": Problem, "description": "the database refused the change"},
+}
+#: and the ones that change state, when the service listens off loopback
+UNAUTHORIZED: dict[int | str, dict[str, object]] = {
+    401: {"model": Problem, "description": "the token is missing or wrong"}
+}
 
 
 class ExchangeOut(BaseModel):

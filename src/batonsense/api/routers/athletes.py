@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from batonsense.api.deps import Guard, RuntimeDep
-from batonsense.api.schemas import AthleteIn, AthleteOut
+from batonsense.api.schemas import ERRORS, AthleteIn, AthleteOut
 
-router = APIRouter(prefix="/api/athletes", tags=["athletes"])
+router = APIRouter(prefix="/api/athletes", tags=["athletes"], responses=ERRORS)
 
 
 @router.get("", response_model=list[AthleteOut])

@@ -10,23 +10,24 @@ import numpy as np
 from fastapi import APIRouter, Header, HTTPException, Path, Query
 from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import AwareDatetime
 
 from batonsense.api.deps import RuntimeDep
-from batonsense.api.schemas import ExchangeOut, Signals
+from batonsense.api.schemas import ERRORS, ExchangeOut, Signals
 from batonsense.model import Role
 from batonsense.service.runtime import Runtime
 from batonsense.store import Store, StoredSensor
 from batonsense.store.export import exchange_record, exchanges_csv, exchanges_json
 
-router = APIRouter(prefix="/api/exchanges", tags=["exchanges"])
+router = APIRouter(prefix="/api/exchanges", tags=["exchanges"], responses=ERRORS)
 
 ExchangeId = Annotated[int, Path(ge=1, le=2**62, description="exchange id")]
 SessionQ = Annotated[int | None, Query(ge=1, le=2**62, description="only this session")]
 AthleteQ = Annotated[
     str | None, Query(min_length=1, max_length=200, description="giver or receiver")
 ]
-SinceQ = Annotated[datetime | None, Query(description="ISO-8601 with a timezone; inclusive")]
-UntilQ = Annotated[datetime | None, Query(description="ISO-8601 with a timezone; exclusive")]
+SinceQ = Annotated[AwareDatetime | None, Query(description="ISO-8601 with a timezone; inclusive")]
+UntilQ = Annotated[AwareDatetime | None, Query(description="ISO-8601 with a timezone; exclusive")]
 FormatQ = Annotated[Literal["csv", "json"], Query(description="csv or json")]
 MAX_POINTS = 600
 
@@ -41,9 +42,6 @@ def query_records(
     after_id: int = 0,
 ) -> list[dict[str, Any]]:
     """Exchange objects (newest last) matching the filters; since/until on created_at."""
-    for name, when in (("since", since), ("until", until)):
-        if when is not None and when.utcoffset() is None:
-            raise HTTPException(422, f"{name}: give a timezone (e.g. 2026-05-01T09:00:00Z)")
     if session_id is not None:
         store.session(session_id)  # 404 if unknown
     rows = store.exchanges(session_id=session_id, athlete=athlete, since=since, until=until)

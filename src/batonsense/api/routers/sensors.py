@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, Path
 
 from batonsense.api.deps import Guard, RuntimeDep
-from batonsense.api.schemas import SensorPut, SensorRow
+from batonsense.api.schemas import ERRORS, UNAUTHORIZED, SensorPut, SensorRow
 from batonsense.model import Hand, Role, SensorInfo
 from batonsense.store import StoredSensor
 
-router = APIRouter(prefix="/api/sensors", tags=["sensors"])
+router = APIRouter(prefix="/api/sensors", tags=["sensors"], responses=ERRORS)
 
 SensorId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="sensor id")
@@ -24,16 +24,12 @@ async def sensors(runtime: RuntimeDep) -> list[dict]:
     return runtime.sensor_rows()
 
 
-@router.put("/{sensor_id}", response_model=SensorRow, dependencies=Guard)
+@router.put("/{sensor_id}", response_model=SensorRow, dependencies=Guard, responses=UNAUTHORIZED)
 async def put_sensor(sensor_id: SensorId, body: SensorPut, runtime: RuntimeDep) -> dict:
     """Add or change a sensor's configuration in the database.
 
     Takes effect the next time the service starts (the sensors being
     streamed now keep their configuration)."""
-    if body.role == "wrist" and (body.athlete is None or body.hand is None):
-        raise HTTPException(422, "a wrist sensor needs an athlete and a hand")
-    if body.role == "baton" and (body.athlete is not None or body.hand is not None):
-        raise HTTPException(422, "a baton sensor has no athlete or hand")
     info = SensorInfo(
         sensor_id, Role(body.role), body.athlete, None if body.hand is None else Hand(body.hand)
     )

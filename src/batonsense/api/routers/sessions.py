@@ -12,13 +12,13 @@ from starlette.background import BackgroundTask
 
 from batonsense.api.deps import Guard, RuntimeDep
 from batonsense.api.routers.exchanges import FormatQ, export_response, query_records
-from batonsense.api.schemas import SessionCreate, SessionOut, SessionPatch
+from batonsense.api.schemas import ERRORS, UNAUTHORIZED, SessionCreate, SessionOut, SessionPatch
 from batonsense.io.recording_csv import write_recording_csv
 from batonsense.service.runtime import Runtime
 from batonsense.store import Session, Store
 from batonsense.store.export import iso_utc
 
-router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+router = APIRouter(prefix="/api/sessions", tags=["sessions"], responses=ERRORS)
 
 SessionId = Annotated[int, Path(ge=1, le=2**62, description="session id")]
 
@@ -59,7 +59,9 @@ def session(session_id: SessionId, runtime: RuntimeDep) -> dict[str, Any]:
         return _out(runtime, store, store.session(session_id))
 
 
-@router.patch("/{session_id}", response_model=SessionOut, dependencies=Guard)
+@router.patch(
+    "/{session_id}", response_model=SessionOut, dependencies=Guard, responses=UNAUTHORIZED
+)
 async def update_session(
     session_id: SessionId, body: SessionPatch, runtime: RuntimeDep
 ) -> dict[str, Any]:
@@ -68,7 +70,9 @@ async def update_session(
     return _out(runtime, runtime.store, runtime.store.session(session_id))
 
 
-@router.post("/{session_id}/end", response_model=SessionOut, dependencies=Guard)
+@router.post(
+    "/{session_id}/end", response_model=SessionOut, dependencies=Guard, responses=UNAUTHORIZED
+)
 async def end_session(session_id: SessionId, runtime: RuntimeDep) -> dict[str, Any]:
     """End a session.  Ending the running one stops storing until a new session starts."""
     s = runtime.end_session(session_id)
