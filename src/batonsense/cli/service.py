@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from batonsense.errors import InputError
-
-from .config import PracticeConfig, ServerSettings, read_config
+from batonsense.service.config import PracticeConfig, ServerSettings, read_config
 
 #: the config `demo` uses when none is given (four athletes, one baton)
 DEMO_CONFIG = Path(__file__).resolve().parents[3] / "config" / "demo.toml"
@@ -43,7 +42,7 @@ def _load(path: Path) -> PracticeConfig:
 
 def _run(config: PracticeConfig, settings: ServerSettings, *, demo: bool, seed: int,
          session_name: str | None) -> None:  # fmt: skip
-    from .server import serve
+    from batonsense.service.server import serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     for noisy in ("bumble", "bleak", "uvicorn.error"):
