@@ -17,14 +17,19 @@ class LiveDetector:
 
     Polling is driven by the data's own times (never the wall clock), so the
     same blocks in the same order give the same exchanges (replay is exact).
-    Exchanges are relabelled to the host clock and passed to on_exchange.
+    One frame hop (20 ms) by default: a coarser poll adds up to its period to
+    the release → phone latency.  The poll waits for the block that moves the
+    *slowest* sensor past the poll time (the detector's watermark; a sensor
+    silent for stale_s no longer counts): polling on the first sensor's block
+    would leave the others a block behind.  Exchanges are relabelled to the host clock
+    and passed to on_exchange.
     """
 
     def __init__(
         self,
         sensors: Sequence[SensorInfo],
         *,
-        poll_every_s: float = 0.1,
+        poll_every_s: float = 0.02,
         on_exchange: Callable[[Exchange], None] | None = None,
         config: DetectorConfig | None = None,
     ) -> None:
@@ -33,12 +38,18 @@ class LiveDetector:
         self.on_exchange = on_exchange
         self.exchanges: list[Exchange] = []
         self._next_poll_s = -np.inf
+        self._last_s = {s.id: -np.inf for s in self.detector.sensors}
 
     def __call__(self, block: SensorStream) -> None:
         self.detector.push(block)
-        newest_s = float(block.t_s[-1])
-        if newest_s >= self._next_poll_s:
-            self._next_poll_s = newest_s + self.poll_every_s
+        if not len(block) or block.sensor_id not in self._last_s:
+            return
+        self._last_s[block.sensor_id] = float(block.t_s[-1])
+        newest = max(self._last_s.values())
+        live = [t for t in self._last_s.values() if t >= newest - self.detector.config.stale_s]
+        front_s = min(live) if len(live) == len(self._last_s) else newest - self.detector.config.stale_s
+        if front_s >= self._next_poll_s:
+            self._next_poll_s = front_s + self.poll_every_s
             self._publish(self.detector.poll())
 
     def flush(self) -> list[Exchange]:
