@@ -46,7 +46,10 @@ def test_arbitrary_bytes(name: str, data: bytes) -> None:
 
 # Plausible prefixes reach deeper than uniform bytes do.
 PREFIXES = {
-    "batonsense_v1": [bytes.fromhex("01 00 00 00 00 00 00 00 00 00 00 00 88 13")],
+    "batonsense_v1": [
+        bytes.fromhex("01 00 00 00 00 00 00 00 00 00 00 00 88 13"),
+        bytes.fromhex("02 00 00 00 00 00 00 00 00 00 ff ff 88 13"),  # v2, queue stamp
+    ],
     "movesense": [b"\x02\x05", b"\x03\x05", b"\x01\x05"],
     "polar_pmd": [
         bytes([m]) + bytes(8) + bytes([t]) for m in (2, 5) for t in (0, 1, 2, 0x80, 0x81)

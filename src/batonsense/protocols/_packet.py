@@ -30,6 +30,9 @@ class DecodedPacket:
     period_us: nominal sample period in µs if the packet or the caller states it.
     notes: short machine-readable remarks, e.g. "boot", "overflow", "compressed".
     extra: protocol-specific arrays, e.g. WitMotion's "angles_rad" (N, 3).
+    t_queued_us: sensor time in µs at which the sensor handed the packet to its
+    BLE stack (our protocol version 2's queue stamp), or None if not sent; the
+    host's clock sync then fits on it instead of the last sample's time.
     """
 
     protocol: str
@@ -40,6 +43,7 @@ class DecodedPacket:
     period_us: float | None = None
     notes: tuple[str, ...] = ()
     extra: Mapping[str, np.ndarray] = field(default_factory=dict)
+    t_queued_us: float | None = None
 
     def __len__(self) -> int:
         for a in (self.acc_mps2, self.gyro_radps, self.t_sensor_us):

@@ -1,11 +1,14 @@
-"""Our own sensor protocol, version 1: constants, encoder and decoder.
+"""Our own sensor protocol: GATT layout, control commands, and the data packets.
 
 The specification is `firmware_notes/protocol.md`; this module is its
-executable form and the two must agree.  Summary of one data notification
-(all little-endian, 16-byte header then 12 bytes per sample):
+executable form and the two must agree.  The data notifications (version 1,
+and version 2 with the queue stamp: the first byte decides) are encoded and
+decoded in `_batonsense_packet`, re-exported here: `decode_packet` takes
+either version, so old firmware keeps working.  Summary of a version 1
+notification (all little-endian, 16-byte header then 12 bytes per sample):
 
     off size field
-      0   1  version            = 1
+      0   1  version            = 1   (2: t0_us is 6 bytes and bytes 10-11 are queued_us)
       1   1  flags              bit0 BOOT, bit1 START, bit2 OVERFLOW, bit3 LOW_BATTERY
       2   2  seq                uint16, +1 per packet since boot, wraps 65535 -> 0
       4   8  t0_us              uint64, sensor time of the first sample, µs since boot
@@ -21,15 +24,36 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from enum import IntEnum, IntFlag
-
-import numpy as np
+from enum import IntEnum
 
 from ..errors import DecodeError
-from ._packet import DEG_TO_RAD, GRAVITY_MPS2, DecodedPacket, as_bytes, need
-
-PROTOCOL = "batonsense_v1"
-VERSION = 1
+from ._batonsense_packet import (
+    ACC_RANGES_G,
+    COUNTS_FULL_SCALE,
+    GYRO_RANGES_DPS,
+    HEADER,
+    HEADER_SIZE,
+    HEADER_V2,
+    MAX_NOTIFICATION_BYTES,
+    MAX_SAMPLES_PER_PACKET,
+    PROTOCOL,
+    QUEUED_MAX_US,
+    SAMPLE_SIZE,
+    VERSION,
+    VERSION_QUEUED,
+    VERSIONS,
+    Flag,
+    Header,
+    acc_lsb_mps2,
+    decode_header,
+    decode_packet,
+    encode_counts,
+    encode_packet,
+    gyro_lsb_radps,
+    quantize,
+)
+from ._batonsense_packet import code_of as _code
+from ._packet import as_bytes
 
 # GATT (fixed random 128-bit UUIDs, generated once for this project).
 SERVICE_UUID = "6ce60001-cc17-4782-81ad-6c3947f4b389"
@@ -40,32 +64,46 @@ BATTERY_LEVEL_CHAR_UUID = "00002a19-0000-1000-8000-00805f9b34fb"
 DEVICE_INFO_SERVICE_UUID = "0000180a-0000-1000-8000-00805f9b34fb"
 NAME_PREFIX = "BSNS-"
 
-HEADER = struct.Struct("<BBHQHBB")
-HEADER_SIZE = HEADER.size  # 16
-SAMPLE_SIZE = 12
-# ATT_MTU 247 (data length extension) leaves 244 bytes per notification.
-MAX_NOTIFICATION_BYTES = 244
-MAX_SAMPLES_PER_PACKET = (MAX_NOTIFICATION_BYTES - HEADER_SIZE) // SAMPLE_SIZE  # 19
-COUNTS_FULL_SCALE = 32768
-
-ACC_RANGES_G = (2, 4, 8, 16)  # index = range code
-GYRO_RANGES_DPS = (250, 500, 1000, 2000)  # index = range code
 RATES_HZ = (100, 200, 400)  # index = rate code (control characteristic)
 
-
-class Flag(IntFlag):
-    BOOT = 0x01  # first packet since power-on or reset: seq restarted at 0, t0 near 0
-    START = 0x02  # first packet after a START command: not contiguous with the previous one
-    OVERFLOW = 0x04  # samples were lost before this packet (IMU FIFO overrun); t0 tells how many
-    LOW_BATTERY = 0x08  # battery below 10 %
-
-
-_FLAG_NOTES = {
-    Flag.BOOT: "boot",
-    Flag.START: "start",
-    Flag.OVERFLOW: "overflow",
-    Flag.LOW_BATTERY: "low_battery",
-}
+__all__ = [  # the data-packet names re-exported from _batonsense_packet, and this module's
+    "ACC_RANGES_G",
+    "COUNTS_FULL_SCALE",
+    "GYRO_RANGES_DPS",
+    "HEADER",
+    "HEADER_SIZE",
+    "HEADER_V2",
+    "MAX_NOTIFICATION_BYTES",
+    "MAX_SAMPLES_PER_PACKET",
+    "PROTOCOL",
+    "QUEUED_MAX_US",
+    "SAMPLE_SIZE",
+    "VERSION",
+    "VERSIONS",
+    "VERSION_QUEUED",
+    "AttError",
+    "Command",
+    "CommandError",
+    "Flag",
+    "Header",
+    "Opcode",
+    "State",
+    "Status",
+    "acc_lsb_mps2",
+    "auto_samples_per_packet",
+    "decode_command",
+    "decode_header",
+    "decode_packet",
+    "decode_status",
+    "encode_counts",
+    "encode_identify",
+    "encode_packet",
+    "encode_start",
+    "encode_status",
+    "encode_stop",
+    "gyro_lsb_radps",
+    "quantize",
+]
 
 
 class Opcode(IntEnum):
@@ -89,166 +127,9 @@ class State(IntEnum):
     STREAMING = 1
 
 
-def acc_lsb_mps2(acc_range_g: int) -> float:
-    """Value of one acc count in m/s² for a ±acc_range_g setting."""
-    return acc_range_g * GRAVITY_MPS2 / COUNTS_FULL_SCALE
-
-
-def gyro_lsb_radps(gyro_range_dps: int) -> float:
-    """Value of one gyro count in rad/s for a ±gyro_range_dps setting."""
-    return gyro_range_dps * DEG_TO_RAD / COUNTS_FULL_SCALE
-
-
-def _code(table: tuple[int, ...], value: int, what: str) -> int:
-    try:
-        return table.index(value)
-    except ValueError:
-        raise ValueError(f"{what} must be one of {table}, got {value!r}") from None
-
-
 def auto_samples_per_packet(rate_hz: int) -> int:
     """Samples per notification when the host asks for 'auto' (0): about 20 ms of data."""
     return max(1, min(MAX_SAMPLES_PER_PACKET, round(rate_hz * 0.020)))
-
-
-# --------------------------------------------------------------------------- data
-
-
-@dataclass(frozen=True, slots=True)
-class Header:
-    """The decoded 16-byte header of a data notification."""
-
-    version: int
-    flags: Flag
-    seq: int
-    t0_us: int
-    period_us: int
-    count: int
-    acc_range_g: int
-    gyro_range_dps: int
-
-
-def quantize(values: np.ndarray, lsb: float) -> np.ndarray:
-    """SI values -> int16 counts (rounded, saturated at -32768..32767)."""
-    counts = np.rint(np.asarray(values, dtype=np.float64) / lsb)
-    return np.clip(counts, -COUNTS_FULL_SCALE, COUNTS_FULL_SCALE - 1).astype("<i2")
-
-
-def encode_counts(
-    *,
-    seq: int,
-    t0_us: int,
-    period_us: int,
-    acc_counts: np.ndarray,
-    gyro_counts: np.ndarray,
-    acc_range_g: int = 16,
-    gyro_range_dps: int = 2000,
-    flags: int = 0,
-) -> bytes:
-    """One data notification from raw counts (acc_counts, gyro_counts: (n, 3) ints).
-
-    Raises ValueError for arguments the protocol cannot carry (this is the
-    sender's side: a bug, not bad input from a radio).
-    """
-    acc = np.asarray(acc_counts)
-    gyro = np.asarray(gyro_counts)
-    n = acc.shape[0] if acc.ndim == 2 else -1
-    if acc.shape != (n, 3) or gyro.shape != (n, 3) or not 1 <= n <= MAX_SAMPLES_PER_PACKET:
-        raise ValueError(
-            f"need (n,3) acc and gyro with 1 <= n <= {MAX_SAMPLES_PER_PACKET}, "
-            f"got {acc.shape} and {gyro.shape}"
-        )
-    for name, a in (("acc_counts", acc), ("gyro_counts", gyro)):
-        if a.size and (a.min() < -COUNTS_FULL_SCALE or a.max() >= COUNTS_FULL_SCALE):
-            raise ValueError(f"{name} outside int16")
-    if not 0 <= seq <= 0xFFFF or not 0 <= t0_us < 2**64 or not 0 < period_us <= 0xFFFF:
-        raise ValueError(f"seq {seq}, t0_us {t0_us} or period_us {period_us} out of range")
-    if not 0 <= flags <= 0xFF:
-        raise ValueError(f"flags {flags} out of range")
-    ranges = _code(ACC_RANGES_G, acc_range_g, "acc_range_g") | (
-        _code(GYRO_RANGES_DPS, gyro_range_dps, "gyro_range_dps") << 4
-    )
-    header = HEADER.pack(VERSION, flags, seq, t0_us, period_us, n, ranges)
-    samples = np.concatenate([acc, gyro], axis=1).astype("<i2")
-    return header + samples.tobytes()
-
-
-def encode_packet(
-    *,
-    seq: int,
-    t0_us: int,
-    period_us: int,
-    acc_mps2: np.ndarray,
-    gyro_radps: np.ndarray,
-    acc_range_g: int = 16,
-    gyro_range_dps: int = 2000,
-    flags: int = 0,
-) -> bytes:
-    """One data notification from SI samples: acc (n,3) m/s², gyro (n,3) rad/s.
-
-    Values are rounded to counts and saturate at the range, as the IMU would.
-    """
-    return encode_counts(
-        seq=seq,
-        t0_us=t0_us,
-        period_us=period_us,
-        acc_counts=quantize(acc_mps2, acc_lsb_mps2(acc_range_g)),
-        gyro_counts=quantize(gyro_radps, gyro_lsb_radps(gyro_range_dps)),
-        acc_range_g=acc_range_g,
-        gyro_range_dps=gyro_range_dps,
-        flags=flags,
-    )
-
-
-def decode_header(data: bytes) -> Header:
-    """The header of a data notification; DecodeError if it is not a valid v1 header."""
-    data = as_bytes(data, PROTOCOL)
-    need(data, HEADER_SIZE, f"{PROTOCOL} header")
-    version, flags, seq, t0_us, period_us, count, ranges = HEADER.unpack_from(data)
-    if version != VERSION:
-        raise DecodeError(f"{PROTOCOL}: unsupported version {version} (expected {VERSION})")
-    if period_us == 0:
-        raise DecodeError(f"{PROTOCOL}: sample period 0 µs")
-    if count == 0:
-        raise DecodeError(f"{PROTOCOL}: packet with no samples")
-    acc_code, gyro_code = ranges & 0x0F, ranges >> 4
-    if acc_code >= len(ACC_RANGES_G) or gyro_code >= len(GYRO_RANGES_DPS):
-        raise DecodeError(f"{PROTOCOL}: unknown range codes acc {acc_code}, gyro {gyro_code}")
-    return Header(
-        version=version,
-        flags=Flag(flags),
-        seq=seq,
-        t0_us=t0_us,
-        period_us=period_us,
-        count=count,
-        acc_range_g=ACC_RANGES_G[acc_code],
-        gyro_range_dps=GYRO_RANGES_DPS[gyro_code],
-    )
-
-
-def decode_packet(data: bytes) -> DecodedPacket:
-    """Bytes of one data notification -> samples in SI units on the sensor's clock.
-
-    t_sensor_us[i] = t0_us + i * period_us.  Raises DecodeError on anything
-    malformed (short, wrong version, length not matching the sample count, ...).
-    """
-    h = decode_header(data)
-    data = as_bytes(data, PROTOCOL)
-    expected = HEADER_SIZE + SAMPLE_SIZE * h.count
-    if len(data) != expected:
-        raise DecodeError(f"{PROTOCOL}: {h.count} samples need {expected} bytes, got {len(data)}")
-    counts = np.frombuffer(data, dtype="<i2", offset=HEADER_SIZE).reshape(h.count, 6)
-    t = h.t0_us + h.period_us * np.arange(h.count, dtype=np.float64)
-    notes = tuple(note for flag, note in _FLAG_NOTES.items() if flag in h.flags)
-    return DecodedPacket(
-        protocol=PROTOCOL,
-        t_sensor_us=t,
-        acc_mps2=counts[:, :3] * acc_lsb_mps2(h.acc_range_g),
-        gyro_radps=counts[:, 3:] * gyro_lsb_radps(h.gyro_range_dps),
-        seq=h.seq,
-        period_us=float(h.period_us),
-        notes=notes,
-    )
 
 
 # ------------------------------------------------------------------------ control
@@ -354,11 +235,14 @@ class Status:
     gyro_range_dps: int
     samples_per_packet: int  # the value in use (never 0 = auto)
     last_att_error: int = 0  # 0 or the AttError of the last rejected write
+    version: int = VERSION  # the data packets' version the firmware sends (1 or 2)
 
 
 def encode_status(s: Status) -> bytes:
+    if s.version not in VERSIONS:
+        raise ValueError(f"status version {s.version} not one of {VERSIONS}")
     return STATUS.pack(
-        VERSION,
+        s.version,
         s.state,
         _code(RATES_HZ, s.rate_hz, "rate_hz"),
         _code(ACC_RANGES_G, s.acc_range_g, "acc_range_g"),
@@ -374,8 +258,10 @@ def decode_status(data: bytes) -> Status:
     if len(data) != STATUS.size:
         raise DecodeError(f"{PROTOCOL} status: need {STATUS.size} bytes, got {len(data)}")
     version, state, rate, acc, gyro, spp, err, _ = STATUS.unpack(data)
-    if version != VERSION or state > State.STREAMING:
+    if version not in VERSIONS or state > State.STREAMING:
         raise DecodeError(f"{PROTOCOL} status: version {version}, state {state}")
     if rate >= len(RATES_HZ) or acc >= len(ACC_RANGES_G) or gyro >= len(GYRO_RANGES_DPS):
         raise DecodeError(f"{PROTOCOL} status: bad codes {rate}, {acc}, {gyro}")
-    return Status(State(state), RATES_HZ[rate], ACC_RANGES_G[acc], GYRO_RANGES_DPS[gyro], spp, err)
+    return Status(
+        State(state), RATES_HZ[rate], ACC_RANGES_G[acc], GYRO_RANGES_DPS[gyro], spp, err, version
+    )

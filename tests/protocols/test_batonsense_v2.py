@@ -1,0 +1,166 @@
+"""Protocol version 2 (queue stamp): the worked example of firmware_notes/protocol.md,
+byte vectors, round trips, and v1 still decoding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from batonsense.errors import DecodeError
+from batonsense.protocols import batonsense_v1 as v1
+
+from .test_batonsense_v1 import EXAMPLE as EXAMPLE_V1
+
+# The version 2 worked example in firmware_notes/protocol.md: the v1 example's
+# packet, handed to the BLE stack 3217 µs after its last sample.
+EXAMPLE = bytes.fromhex(
+    "02 02 07 00 15 cd 5b 07 00 00 91 0c 88 13 02 33"
+    "00 00 00 00 00 08 00 00 00 00 00 00"
+    "00 f8 00 00 00 00 a4 00 00 00 00 c0"
+)
+
+
+def test_worked_example_decodes_to_hand_computed_values() -> None:
+    p = v1.decode_packet(EXAMPLE)
+    assert p.protocol == "batonsense_v1" and p.seq == 7 and p.notes == ("start",)
+    assert p.t_sensor_us.tolist() == [123_456_789.0, 123_461_789.0]
+    assert p.t_queued_us == 123_461_789 + 3217
+    h = v1.decode_header(EXAMPLE)
+    assert (h.version, h.queued_us, h.t_last_us) == (2, 3217, 123_461_789)
+    # samples are the same bytes as in v1, and decode the same
+    q = v1.decode_packet(EXAMPLE_V1)
+    np.testing.assert_array_equal(p.acc_mps2, q.acc_mps2)
+    np.testing.assert_array_equal(p.gyro_radps, q.gyro_radps)
+
+
+def test_worked_example_is_what_the_encoder_writes() -> None:
+    data = v1.encode_counts(
+        seq=7,
+        t0_us=123_456_789,
+        period_us=5000,
+        acc_counts=np.array([[0, 0, 2048], [-2048, 0, 0]]),
+        gyro_counts=np.array([[0, 0, 0], [164, 0, -16384]]),
+        flags=v1.Flag.START,
+        queued_us=3217,
+    )
+    assert data == EXAMPLE
+    assert len(data) == len(EXAMPLE_V1)  # v2 packets are no bigger
+
+
+def test_v1_bytes_still_decode_without_a_queue_stamp() -> None:
+    p = v1.decode_packet(EXAMPLE_V1)
+    assert p.t_queued_us is None and v1.decode_header(EXAMPLE_V1).queued_us is None
+
+
+def test_t0_is_48_bits_split_low_uint32_high_uint16() -> None:
+    one = (np.zeros((1, 3), int), np.zeros((1, 3), int))
+    data = v1.encode_counts(
+        seq=0x0102,
+        t0_us=0x0123_4567_89AB,
+        period_us=2500,
+        acc_counts=one[0],
+        gyro_counts=one[1],
+        flags=v1.Flag.BOOT,
+        queued_us=0xFFFF,
+    )
+    assert data[:16] == bytes.fromhex("02 01 02 01 ab 89 67 45 23 01 ff ff c4 09 01 33")
+    p = v1.decode_packet(data)
+    assert p.t_sensor_us[0] == 0x0123_4567_89AB
+    assert p.t_queued_us == 0x0123_4567_89AB + 0xFFFF  # one sample: last = first
+    assert p.notes == ("boot",)
+
+
+def test_encoder_rejects_what_version_2_cannot_carry() -> None:
+    z = np.zeros((2, 3))
+    ok = {"seq": 0, "t0_us": 0, "period_us": 5000, "acc_mps2": z, "gyro_radps": z}
+    v1.encode_packet(**ok, queued_us=0)
+    v1.encode_packet(**{**ok, "t0_us": 2**48 - 1}, queued_us=65535)
+    v1.encode_packet(**{**ok, "t0_us": 2**48})  # fits version 1
+    for bad in ({"t0_us": 2**48}, {"queued_us": 65536}, {"queued_us": -1}):
+        with pytest.raises(ValueError):
+            v1.encode_packet(**{**ok, "queued_us": 0, **bad})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (EXAMPLE[:15], "need 16 bytes"),
+        (EXAMPLE[:12] + b"\x00\x00" + EXAMPLE[14:], "period 0"),
+        (EXAMPLE[:14] + b"\x00" + EXAMPLE[15:], "no samples"),
+        (EXAMPLE[:15] + b"\x34" + EXAMPLE[16:], "range codes"),
+        (EXAMPLE[:-1], "need 40 bytes, got 39"),
+        (EXAMPLE + b"\x00" * 12, "need 40 bytes, got 52"),
+    ],
+)
+def test_malformed_v2_packets_raise_decode_error(data: bytes, message: str) -> None:
+    with pytest.raises(DecodeError, match=message):
+        v1.decode_packet(data)
+
+
+samples = st.integers(1, v1.MAX_SAMPLES_PER_PACKET).flatmap(
+    lambda n: st.tuples(hnp.arrays(np.int16, (n, 3)), hnp.arrays(np.int16, (n, 3)))
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    counts=samples,
+    seq=st.integers(0, 0xFFFF),
+    t0_us=st.integers(0, 2**48 - 1),
+    period_us=st.integers(1, 0xFFFF),
+    queued_us=st.integers(0, 0xFFFF),
+    flags=st.integers(0, 0xFF),
+)
+def test_round_trip(counts, seq, t0_us, period_us, queued_us, flags) -> None:
+    acc, gyro = counts
+    data = v1.encode_counts(
+        seq=seq,
+        t0_us=t0_us,
+        period_us=period_us,
+        acc_counts=acc,
+        gyro_counts=gyro,
+        flags=flags,
+        queued_us=queued_us,
+    )
+    assert len(data) == 16 + 12 * len(acc) and data[0] == 2
+    h = v1.decode_header(data)
+    assert (h.seq, h.t0_us, h.period_us, h.count, int(h.flags), h.queued_us) == (
+        seq,
+        t0_us,
+        period_us,
+        len(acc),
+        flags,
+        queued_us,
+    )
+    p = v1.decode_packet(data)
+    np.testing.assert_array_equal(np.rint(p.acc_mps2 / v1.acc_lsb_mps2(16)), acc)
+    np.testing.assert_array_equal(np.rint(p.gyro_radps / v1.gyro_lsb_radps(2000)), gyro)
+    assert p.t_queued_us == t0_us + (len(acc) - 1) * period_us + queued_us
+    assert p.t_queued_us >= p.t_sensor_us[-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(min_size=0, max_size=260))
+def test_arbitrary_bytes_with_version_2_decode_or_raise_decode_error(data: bytes) -> None:
+    data = b"\x02" + data
+    try:
+        p = v1.decode_packet(data)
+    except DecodeError as exc:
+        assert str(exc)
+        return
+    n = len(p)
+    assert 1 <= n <= 0xFF and len(data) == 16 + 12 * n
+    assert p.t_queued_us is not None and p.t_queued_us >= p.t_sensor_us[-1]
+    assert np.all(np.isfinite(p.acc_mps2)) and np.all(np.isfinite(p.gyro_radps))
+
+
+def test_status_reports_the_packet_version() -> None:
+    s = v1.Status(v1.State.STREAMING, 200, 16, 2000, 4, 0, version=2)
+    data = v1.encode_status(s)
+    assert data == bytes([2, 1, 1, 3, 3, 4, 0, 0])
+    assert v1.decode_status(data) == s
+    with pytest.raises(DecodeError):
+        v1.decode_status(bytes([3]) + data[1:])
