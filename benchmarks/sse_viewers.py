@@ -96,6 +96,7 @@ class Window:
     rtts: list[float] = field(default_factory=list)
     exchanges: list[dict[str, Any]] = field(default_factory=list)
     viewers_seen: int = 0
+    total_exchanges: int = 0
 
     @property
     def cpu_share(self) -> float:
@@ -179,6 +180,7 @@ async def run(a: ServiceProcess, b: ServiceProcess, n_viewers: int, window_s: fl
             everything = (await c.get("/api/exchanges")).json()
             t0, t1 = unix_s(w.utc0), unix_s(w.utc0) + (w.t1_s - w.t0_s)
             w.exchanges = [e for e in everything if t0 <= unix_s(e["created_at"]) < t1]
+            w.total_exchanges = len(everything)
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -210,6 +212,31 @@ def loss_noise_pct(got: int, lost: int) -> tuple[float, float]:
     return 100.0 * p, 100.0 * float(np.sqrt(p * (1 - p) / n)) if n else 0.0
 
 
+def _listing(w: Window) -> str:
+    out = []
+    for e in w.exchanges:
+        x = publish_lag_s(e)
+        out.append(f"{e['giver']}→{e['receiver']} {'-' if x is None else f'{1e3 * x:.0f}'}")
+    return ", ".join(out)
+
+
+def paired_diffs_ms(wa: Window, wb: Window) -> list[float]:
+    """B − A release → created_at lag of the same reps: both play one drill, so the
+    window's exchanges pair up in order when their giver → receiver sequences agree
+    (shifted by at most one at either end of the window)."""
+
+    def key(e: dict[str, Any]) -> tuple[str, str]:
+        return (e["giver"], e["receiver"])
+
+    for shift_a, shift_b in ((0, 0), (1, 0), (0, 1)):
+        a, b = wa.exchanges[shift_a:], wb.exchanges[shift_b:]
+        n = min(len(a), len(b))
+        if n and [key(e) for e in a[:n]] == [key(e) for e in b[:n]]:
+            pairs = [(publish_lag_s(x), publish_lag_s(y)) for x, y in zip(a[:n], b[:n])]
+            return [1e3 * (y - x) for x, y in pairs if x is not None and y is not None]
+    return []
+
+
 def report(args: argparse.Namespace, wa: Window, wb: Window, d: dict[str, Any], load: str) -> int:
     print(f"\n{'':26s} {'A: 0 viewers':>22s} {f'B: {args.viewers} viewers + stalled':>26s}")
     rows: list[tuple[str, str, str]] = []
@@ -236,6 +263,13 @@ def report(args: argparse.Namespace, wa: Window, wb: Window, d: dict[str, Any], 
     ]
     for name, x, y in rows:
         print(f"  {name:26s} {x:>20s} {y:>26s}")
+    print("\n  exchanges in the window (same drill on both; release → created_at, ms):")
+    for w in (wa, wb):
+        print(f"    {w.name[:1]} ({w.total_exchanges} in all): {_listing(w) or 'none'}")
+    diffs = paired_diffs_ms(wa, wb)
+    if diffs:
+        print(f"    paired B − A: median {np.median(diffs):+.0f} ms, range {min(diffs):+.0f} .. "
+              f"{max(diffs):+.0f} ms over {len(diffs)} exchanges")  # fmt: skip
     print(f"\n  B's {d['viewers']} viewers × {d['events']} events: {d['missing']} missed")
     print(f"    release → viewer:  {fmt(d['total'])}")
     print(f"    publish → viewer:  {fmt(d['publish_to_viewer'])}")
