@@ -67,7 +67,7 @@ def test_sequence_gaps_are_counted_and_left_as_gaps() -> None:
 
 def test_decode_errors_are_counted_not_raised() -> None:
     path = SensorPipeline("b")
-    for junk in (b"", b"\x01", b"\x02" * 40, packet(0, 0)[:-1]):
+    for junk in (b"", b"\x01", b"\x03" * 40, packet(0, 0)[:-1]):  # 0x03: no such version
         assert path.feed(1.0, junk) is None
     assert path.stats.decode_errors == 4 and path.stats.notifications == 4
 
@@ -115,3 +115,53 @@ def test_pipeline_routes_aliases_and_counts_unknown_sensors() -> None:
     assert [r[0] for r in raw] == ["baton", "C0:00:00:00:00:09"]
     assert pipe.unknown == 1 and len(got) == 1 and got[0].sensor_id == "baton"
     assert pipe.stats["baton"].packets == 1
+
+
+# ------------------------------------------------- protocol v2: the queue stamp
+
+CI_S, PHASE_S, FLOOR_S = 0.030, 0.004, 0.0005
+
+
+def _errors_after_s(v2: bool, after_s: float = 10.0) -> np.ndarray:
+    path = SensorPipeline("b", warmup_s=2.0)
+    t: list[np.ndarray] = []
+    rng = np.random.default_rng(1)
+    for k in range(600):  # 12 s
+        t0_us = k * N * PERIOD_US
+        hold_us = int(rng.integers(0, 20_000)) if v2 else 0
+        handoff_s = (t0_us + (N - 1) * PERIOD_US + hold_us) * 1e-6
+        event_s = PHASE_S + CI_S * np.ceil((handoff_s - PHASE_S) / CI_S)
+        block = path.feed(100.0 + event_s + FLOOR_S, _v2_packet(k, t0_us, hold_us if v2 else None))
+        if block is not None:
+            t.append(block.t_s)
+    mapped = np.concatenate(t)
+    truth = 100.0 + np.arange(len(mapped)) * PERIOD_US * 1e-6
+    assert path.stats.clock_resets == 0 and path.stats.dropped_samples == 0
+    return (mapped - truth - FLOOR_S)[truth - 100.0 >= after_s]
+
+
+def _v2_packet(seq: int, t0_us: int, queued_us: int | None) -> bytes:
+    z = np.zeros((N, 3))
+    return v1.encode_packet(
+        seq=seq, t0_us=t0_us, period_us=PERIOD_US, acc_mps2=z, gyro_radps=z, queued_us=queued_us
+    )
+
+
+def test_queue_stamp_removes_the_phase_lock_bias() -> None:
+    """v1: every packet waits >= 4 ms for its event (3 phases, none lucky), and the
+    mapping sits that late; v2's stamped random hold finds the zero-wait case."""
+    v1_err, v2_err = _errors_after_s(v2=False), _errors_after_s(v2=True)
+    assert len(v1_err) == len(v2_err) > 300
+    assert np.median(np.abs(v1_err)) > 3e-3
+    assert np.percentile(np.abs(v2_err), 95) < 0.3e-3
+
+
+def test_a_queue_stamp_running_backwards_is_skipped_not_a_reboot() -> None:
+    path = SensorPipeline("b", warmup_s=0.0)
+    for k in range(300):
+        t0_us = k * N * PERIOD_US
+        queued_us = 45_000 if k == 150 else 1000  # one faulty stamp, 45 ms late
+        host_s = 100.0 + (t0_us + (N - 1) * PERIOD_US + queued_us) * 1e-6 + 0.002
+        assert path.feed(host_s, _v2_packet(k, t0_us, queued_us)) is not None
+    st = path.stats
+    assert st.clock_resets == 0 and st.reboots == 0 and st.dropped_samples == 0

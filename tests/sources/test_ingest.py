@@ -48,7 +48,7 @@ def test_ingest_counts_malformed_notifications() -> None:
         async with Ingestor(backend=backend) as ingest:
             await ingest.connect_all(await ingest.scan(timeout_s=0.2))
             link = ingest.links[sensors[0].address]
-            for junk in (b"", b"\x01", b"\x02" * 40):
+            for junk in (b"", b"\x01", b"\x03" * 40):  # 0x03: no such packet version
                 ingest._enqueue(RawNotification(link.address, 0.0, junk))
             await ingest.drain()
             assert link.decode_errors == 3

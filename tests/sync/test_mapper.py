@@ -198,3 +198,18 @@ def test_monotonic_streams_map_below_receive(
         m.observe(ts, hs)
     mapped = m.to_host_s(t[-1])
     assert mapped <= host[-1] + 200e-6 * (t[-1] - t[0]) + 1e-6
+
+
+def test_map_block_fits_on_the_queue_stamp_when_given() -> None:
+    """Packets stamped when handed to the radio (protocol v2): the mapper observes the
+    stamp, and maps the samples by their own times."""
+    m_stamp, m_last = (ClockMapper(event_lattice=False, drift_min_span_s=5.0) for _ in "ab")
+    hold_s = 0.007  # every packet queued 7 ms after its last sample, received 1 ms later
+    for k in range(500):
+        t = 0.020 * k + 0.005 * np.arange(4)
+        host = _true_host(t[-1] + hold_s) + 0.001
+        m_stamp.map_block(t, host, queued_sensor_s=t[-1] + hold_s)
+        m_last.map_block(t, host)
+    t = np.array([9.0, 9.005])
+    np.testing.assert_allclose(m_stamp.to_host_s(t) - _true_host(t), 0.001, atol=1e-6)
+    np.testing.assert_allclose(m_last.to_host_s(t) - _true_host(t), 0.008, atol=1e-6)

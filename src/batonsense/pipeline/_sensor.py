@@ -57,8 +57,12 @@ class SensorPipeline(_Notifications):
     strictly increasing time, a sample that would not be is dropped and
     counted.
 
-    decode: bytes → DecodedPacket with timestamps, acc and gyro (our v1 by
-    default); make_mapper: a fresh ClockMapper for each epoch; seq_modulus:
+    The clock fit takes each packet's queue stamp when it has one (our
+    protocol v2), else its last sample's time; samples are always mapped by
+    their own timestamps.
+
+    decode: bytes → DecodedPacket with timestamps, acc and gyro (our
+    protocol, v1 or v2, by default); make_mapper: a fresh ClockMapper for each epoch; seq_modulus:
     the sequence counter's period (uint16).
     """
 
@@ -84,6 +88,8 @@ class SensorPipeline(_Notifications):
         self._last_host_s = -math.inf
         self._held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._epoch_start_s: float | None = None
+        # (queue stamp, last sample time) in sensor s of the last v2 packet fitted
+        self._last_sync = (-math.inf, -math.inf)
 
     # -- input ---------------------------------------------------------------
 
@@ -100,7 +106,9 @@ class SensorPipeline(_Notifications):
         old_epoch = self._new_epoch() if rebooted else None
         t_sensor_s = packet.t_sensor_us * 1e-6
         n_resets = len(self._mapper.resets)
-        self._mapper.observe(float(t_sensor_s[-1]), host_s)
+        sync_s = self._sync_time_s(packet, float(t_sensor_s[-1]))
+        if sync_s is not None:
+            self._mapper.observe(sync_s, host_s)
         if len(self._mapper.resets) > n_resets:
             self._on_clock_reset(self._mapper.resets[-1].reason)
             contiguous = False
@@ -153,6 +161,24 @@ class SensorPipeline(_Notifications):
         st.lost_packets += ahead
         return ahead == 0 and not start, False
 
+    def _sync_time_s(self, packet: DecodedPacket, t_last_s: float) -> float | None:
+        """Sensor time (s) the clock fit takes for this packet, or None to skip it.
+
+        The queue stamp (protocol v2: when the sensor handed the packet to its
+        BLE stack, after a random hold) if present, else the last sample's
+        time (v1).  Stamps never run backwards from correct firmware (packets
+        are handed over in order); one that does while the samples move on
+        is skipped rather than taken for a reboot.
+        """
+        if packet.t_queued_us is None:
+            return t_last_s
+        sync_s = max(packet.t_queued_us * 1e-6, t_last_s)
+        last_sync_s, last_sample_s = self._last_sync
+        if sync_s < last_sync_s and t_last_s >= last_sample_s:
+            return None
+        self._last_sync = (sync_s, t_last_s)
+        return sync_s
+
     def _new_epoch(self) -> SensorStream | None:
         """After a reboot: emit what the old fit still maps, start a fresh fit."""
         self._stats.reboots += 1
@@ -160,6 +186,7 @@ class SensorPipeline(_Notifications):
         out = self._release()
         self._mapper = self._make_mapper()
         self._epoch_start_s = None
+        self._last_sync = (-math.inf, -math.inf)
         return out
 
     def _on_clock_reset(self, reason: ResetReason) -> None:

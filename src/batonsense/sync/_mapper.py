@@ -17,8 +17,10 @@ class ClockMapper:
     """Maps one sensor's timestamps onto the host's monotonic clock, packet by packet.
 
     Feed it, for every packet, the sensor time (s) at which the packet was
-    complete — the time of its *last* sample; a protocol that stamps the first
-    sample adds (n − 1) / rate — and the host's monotonic receive time (s).
+    ready to leave — its queue stamp if the firmware sends one (our protocol
+    v2: the sensor clock when the packet was handed to the BLE stack), else
+    the time of its *last* sample (a protocol that stamps the first sample
+    adds (n − 1) / rate) — and the host's monotonic receive time (s).
     It fits host = offset + (1 + drift)·sensor on the lower envelope of
     (host − sensor) over the last `horizon_s` of sensor time: radio and OS
     only ever add delay, so the packets that came fastest pin the line and
@@ -82,8 +84,10 @@ class ClockMapper:
     # -- input ---------------------------------------------------------------
 
     def observe(self, sensor_time_s: float, host_receive_s: float) -> ClockReset | None:
-        """Add one packet: raw sensor time (s) of its last sample, host receive time (s).
+        """Add one packet: raw sensor time (s) it was ready to leave, host receive time (s).
 
+        The ready time is the packet's queue stamp when it has one, else its
+        last sample's time (class docstring).
         Returns the reset it caused (also appended to `resets`), else None.
         """
         raw, host = float(sensor_time_s), float(host_receive_s)
@@ -104,14 +108,23 @@ class ClockMapper:
             return self._reset(raw, host, reason)
         return None
 
-    def map_block(self, sensor_times_s: np.ndarray, host_receive_s: float) -> np.ndarray:
-        """Observe a packet (its last sample's time) and return all its samples on the host clock.
+    def map_block(
+        self,
+        sensor_times_s: np.ndarray,
+        host_receive_s: float,
+        queued_sensor_s: float | None = None,
+    ) -> np.ndarray:
+        """Observe a packet and return all its samples on the host clock.
 
-        sensor_times_s: raw sample times of one packet in s, in order; returns
-        host monotonic times in s (float64, same shape).
+        sensor_times_s: raw sample times of one packet in s, in order;
+        queued_sensor_s: the packet's queue stamp (raw sensor s) if it has one
+        — observed instead of the last sample's time.  Returns host monotonic
+        times in s (float64, same shape as sensor_times_s).
         """
         t = np.asarray(sensor_times_s, dtype=np.float64)
-        if t.size:
+        if queued_sensor_s is not None:
+            self.observe(queued_sensor_s, host_receive_s)
+        elif t.size:
             self.observe(float(t[-1]), host_receive_s)
         return self.to_host_s(t)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
+
+from batonsense.protocols.batonsense_v1 import QUEUED_MAX_US
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,11 @@ class PacketRecord:
     seq: as sent (wrapped to uint16); first, count: samples [first, first+count)
     of the sensor's SensorStream; sample0_host_s: true host time of the first
     sample (s, `time.monotonic()`); t0_us: its sensor time; notify_host_s: host
-    time of the notify call (None if lost); flags: the protocol flags sent.
+    time of the notify call (None if lost); flags: the protocol flags sent;
+    handoff_host_s: true host time at which the firmware handed the packet to
+    its BLE stack (after the send hold; None if not recorded); queued_us: the
+    queue stamp sent (protocol v2, µs after the last sample's sensor time),
+    None for v1 packets.
     """
 
     seq: int
@@ -48,6 +55,8 @@ class PacketRecord:
     notify_host_s: float | None
     fate: Fate
     flags: int
+    handoff_host_s: float | None = None
+    queued_us: int | None = None
 
 
 class Packetizer:
@@ -120,15 +129,54 @@ class Packetizer:
         self.base = index
         self._breaks = self._breaks[self._breaks > index]
 
-    def take_ready(self, now_host_s: float) -> tuple[int, int] | None:
-        """The next packet (first, end) if its last sample is taken by now_host_s."""
+    def take_ready(self, now_host_s: float, hold_s: float = 0.0) -> tuple[int, int] | None:
+        """The next packet (first, end) if its last sample is taken by now_host_s − hold_s.
+
+        hold_s: how long (s) the firmware holds this packet after its last
+        sample before handing it to the BLE stack (protocol v2's send hold);
+        the caller keeps the same hold until the packet is taken.
+        """
         if self.done:
             return None
         first = self.next
         k = int(np.searchsorted(self._breaks, first, side="right"))
         run_end = int(self._breaks[k]) if k < len(self._breaks) else self.end
         end = min(first + self.spp, run_end)
-        if self.host_s(end - 1) > now_host_s:
+        if self.host_s(end - 1) + hold_s > now_host_s:
             return None
         self.next = end
         return first, end
+
+
+class SendHold:
+    """Protocol v2 firmware's random send hold and queue stamp (pure, seeded).
+
+    Each packet is held uniformly 0 … bound after its last sample, then
+    handed to the BLE stack; bound = min(packet duration, connection
+    interval) — the least hold that spreads hand-offs over every phase of the
+    interval whatever the sample rate (`firmware_notes/clock_sync.md`) — or
+    `max_s` if given.  Version 1 firmware (enabled False) never holds.  The
+    hold of the packet now waiting is `hold_s` (s); `next()` draws the
+    following packet's.
+    """
+
+    def __init__(self, seed: int, *, enabled: bool = True, max_s: float | None = None) -> None:
+        self._rng = random.Random(f"send-hold-{seed}")  # apart from loss/jitter draws
+        self.enabled = enabled
+        self.max_s = max_s
+        self.hold_s = 0.0
+
+    def bound_s(self, packet_s: float, connection_interval_s: float) -> float:
+        """Upper bound (s) of the hold for packets of packet_s seconds of samples."""
+        if not self.enabled:
+            return 0.0
+        return self.max_s if self.max_s is not None else min(packet_s, connection_interval_s)
+
+    def next(self, bound_s: float) -> None:
+        """Draw the hold (s) of the next packet, uniform on [0, bound_s)."""
+        self.hold_s = self._rng.uniform(0.0, bound_s) if bound_s > 0 else 0.0
+
+    @staticmethod
+    def queued_us(handoff_sensor_us: int, t_last_us: int) -> int:
+        """The v2 stamp: sensor µs from the last sample to the hand-off, in 0..65535."""
+        return min(max(handoff_sensor_us - t_last_us, 0), QUEUED_MAX_US)

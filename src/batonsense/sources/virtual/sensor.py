@@ -1,4 +1,4 @@
-"""A virtual batonsense v1 sensor: a bumble GATT peripheral streaming a SensorStream.
+"""A virtual batonsense sensor: a bumble GATT peripheral streaming a SensorStream.
 
 It implements the firmware side of `firmware_notes/protocol.md` (data,
 control, Battery and Device Information services; START/STOP/IDENTIFY; BOOT,
@@ -8,6 +8,9 @@ samples.  What it models (host times are `now()` in s):
   origin is shared by the sensors of one scene (`start(origin_host_s)`), or
   set by the first START;
 - the sensor's own clock (`SensorClock`: offset and drift) stamps t0_us;
+- protocol v2 (default; `protocol_version=1` emulates old firmware): a seeded
+  random send hold, and `queued_us` from the sensor's own clock at the
+  hand-off to the stack (`SendHold`; `send_hold_max_s` overrides its bound);
 - connection events every `connection_interval_s` (plus a random delay up to
   `latency_jitter_s`), each notifying at most `max_packets_per_event` of the
   packets completed by then: notifications arrive in bursts, as over a radio;
@@ -53,7 +56,13 @@ from bumble.device import Connection
 
 from batonsense.model import SensorStream
 from batonsense.protocols import batonsense_v1 as v1
-from batonsense.sources.virtual._packets import Fate, Packetizer, PacketRecord, SensorClock
+from batonsense.sources.virtual._packets import (
+    Fate,
+    Packetizer,
+    PacketRecord,
+    SendHold,
+    SensorClock,
+)
 from batonsense.sources.virtual.radio import VirtualRadio
 
 _LOG = logging.getLogger(__name__)
@@ -103,7 +112,11 @@ class VirtualSensor:
         now: Callable[[], float] = time.monotonic,
         open_ended: bool = False,
         packet_log: int | None = None,
+        protocol_version: int = v1.VERSION_QUEUED,
+        send_hold_max_s: float | None = None,
     ) -> None:
+        if protocol_version not in v1.VERSIONS:
+            raise ValueError(f"protocol_version must be one of {v1.VERSIONS}")
         self._now = now
         self._open = open_ended
         self._first_index = 0  # absolute index of self.stream's first sample
@@ -121,13 +134,19 @@ class VirtualSensor:
         self.latency_jitter_s = latency_jitter_s
         self._battery = (battery_percent, battery_drain_pct_per_h / 3600.0)
         self._rng = random.Random(seed)
+        self.protocol_version = protocol_version
+        # armed by START (our protocol only: subclasses streaming other formats never hold)
+        self._hold = SendHold(seed, enabled=False, max_s=send_hold_max_s)
+        self._handoff_host_s = 0.0  # when the packet being sent was handed to the stack
         self.origin_host_s: float | None = None
         self.boot_host_s = self._now()
         self.packets: list[PacketRecord] | deque[PacketRecord] = (
             [] if packet_log is None else deque(maxlen=packet_log)
         )
         self.finished = asyncio.Event()  # set when the whole stream has been played
-        self._settings = v1.Status(v1.State.IDLE, 200, 16, 2000, v1.auto_samples_per_packet(200))
+        self._settings = v1.Status(
+            v1.State.IDLE, 200, 16, 2000, v1.auto_samples_per_packet(200), 0, protocol_version
+        )
         self._seq = 0
         self._pending_flags = int(v1.Flag.BOOT)
         self._subscribers: set[Connection] = set()
@@ -156,7 +175,7 @@ class VirtualSensor:
             ("2A29", "batonsense"),
             ("2A24", "virtual-bumble"),
             ("2A25", self.address.replace(":", "")),
-            ("2A26", "1.0.0"),
+            ("2A26", f"{self.protocol_version}.0.0"),
         ]
         self.device.add_services(
             [
@@ -229,8 +248,14 @@ class VirtualSensor:
         rate_hz = self.stream.rate_hz
         spp = command.samples_per_packet or v1.auto_samples_per_packet(round(rate_hz))
         assert command.rate_hz and command.acc_range_g and command.gyro_range_dps
-        self._settings = v1.Status(
-            v1.State.STREAMING, command.rate_hz, command.acc_range_g, command.gyro_range_dps, spp
+        self._settings = replace(
+            self._settings,
+            state=v1.State.STREAMING,
+            rate_hz=command.rate_hz,
+            acc_range_g=command.acc_range_g,
+            gyro_range_dps=command.gyro_range_dps,
+            samples_per_packet=spp,
+            last_att_error=0,
         )
         now = self._now()
         if self.origin_host_s is None:
@@ -240,6 +265,8 @@ class VirtualSensor:
         if self._packetizer_done(packetizer):
             return
         self._pending_flags |= int(v1.Flag.START)
+        self._hold.enabled = self.protocol_version == v1.VERSION_QUEUED
+        self._hold.next(self.hold_max_s())
         self._task = asyncio.create_task(self._stream(packetizer), name=f"virtual-{self.name}")
 
     def _new_packetizer(self, samples_per_packet: int) -> Packetizer:
@@ -322,17 +349,33 @@ class VirtualSensor:
         self.finished.set()
         self._settings = replace(self._settings, state=v1.State.IDLE)
 
+    def hold_max_s(self) -> float:
+        """Upper bound (s) of the random send hold (0 for v1 firmware; `SendHold`)."""
+        packet_s = self._settings.samples_per_packet / self.stream.rate_hz
+        return self._hold.bound_s(packet_s, self.connection_interval_s)
+
     async def _connection_event(self, packetizer: Packetizer) -> None:
-        """Notify up to max_packets_per_event packets completed by now."""
+        """Notify up to max_packets_per_event packets handed to the stack by now."""
         for _ in range(self.max_packets_per_event):
-            bounds = packetizer.take_ready(self._now())
+            hold_s = self._hold.hold_s
+            bounds = packetizer.take_ready(self._now(), hold_s)
             if bounds is None:
                 return
+            self._handoff_host_s = packetizer.host_s(bounds[1] - 1) + hold_s
+            self._hold.next(self.hold_max_s())
             await self._send(packetizer, *bounds)
 
     async def _send(self, packetizer: Packetizer, first: int, end: int) -> None:
+        handoff_host_s = self._handoff_host_s
         sample0_host_s = packetizer.host_s(first)
         t0_us = self.clock.sensor_us(sample0_host_s, self.boot_host_s)
+        period_us = round(1e6 / self.stream.rate_hz)
+        queued_us = None
+        if self.protocol_version == v1.VERSION_QUEUED:
+            queued_us = SendHold.queued_us(
+                self.clock.sensor_us(handoff_host_s, self.boot_host_s),
+                t0_us + (end - first - 1) * period_us,
+            )
         flags = self._pending_flags | (
             int(v1.Flag.LOW_BATTERY) if self.battery_percent() < 10 else 0
         )
@@ -344,19 +387,19 @@ class VirtualSensor:
             payload = v1.encode_packet(
                 seq=seq,
                 t0_us=t0_us,
-                period_us=round(1e6 / self.stream.rate_hz),
+                period_us=period_us,
                 acc_mps2=self._samples(first, end)[0],
                 gyro_radps=self._samples(first, end)[1],
                 acc_range_g=s.acc_range_g,
                 gyro_range_dps=s.gyro_range_dps,
                 flags=flags,
+                queued_us=queued_us,
             )
             notified = self._now()
             await self.device.notify_subscribers(self._data_char, payload)
         fate = Fate.LOST if lost else Fate.SENT
-        self.packets.append(
-            PacketRecord(seq, first, end - first, sample0_host_s, t0_us, notified, fate, flags)
-        )
+        record = PacketRecord(seq, first, end - first, sample0_host_s, t0_us, notified, fate, flags)
+        self.packets.append(replace(record, handoff_host_s=handoff_host_s, queued_us=queued_us))
 
     # ------------------------------------------------------------- scripted
 

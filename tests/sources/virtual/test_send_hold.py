@@ -1,0 +1,105 @@
+"""Protocol v2 firmware in the virtual sensor: the seeded send hold and the queue stamp
+(from the sensor's own clock), and v1 emulation; Packetizer holds and SendHold."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+import pytest
+from bleak import BleakClient, BleakScanner
+
+from batonsense.protocols import batonsense_v1 as v1
+from batonsense.sources.virtual import Fate, Packetizer
+from batonsense.sources.virtual._packets import SendHold
+
+from .._scene import run, scene
+
+
+def test_packetizer_hands_a_packet_over_only_after_its_hold() -> None:
+    p = Packetizer(np.arange(8) * 0.005, 4, origin_host_s=100.0)  # last sample at 100.015
+    assert p.take_ready(100.020, hold_s=0.006) is None  # held until 100.021
+    assert p.take_ready(100.021, hold_s=0.006) == (0, 4)
+    assert p.take_ready(100.035) == (4, 8)  # no hold: as soon as the last sample is taken
+
+
+def test_send_hold_bound_and_stamp() -> None:
+    h = SendHold(3, enabled=True)
+    assert h.bound_s(0.020, 0.030) == 0.020  # the packet's duration ...
+    assert h.bound_s(0.020, 0.0075) == 0.0075  # ... or the interval, whichever is shorter
+    assert SendHold(3, enabled=True, max_s=0.010).bound_s(0.020, 0.030) == 0.010
+    assert SendHold(3, enabled=False).bound_s(0.020, 0.030) == 0.0
+    holds = []
+    for _ in range(2000):
+        h.next(0.020)
+        holds.append(h.hold_s)
+    assert 0.0 <= min(holds) < 0.001 and 0.019 < max(holds) < 0.020  # uniform over [0, 20 ms)
+    again = SendHold(3, enabled=True)
+    again.next(0.020)
+    assert again.hold_s == holds[0]  # seeded
+    assert SendHold.queued_us(1_003_217, 1_000_000) == 3217
+    assert SendHold.queued_us(999_990, 1_000_000) == 0  # rounding: never before the last sample
+    assert SendHold.queued_us(2_000_000, 1_000_000) == 0xFFFF  # saturates
+
+
+def _stream_one(version: int) -> tuple[object, list[tuple[float, bytes]], v1.Status]:
+    async def body() -> tuple[object, list[tuple[float, bytes]], v1.Status]:
+        _, sensors, backend = await scene(1, loss=0.05, protocol_version=version)
+        s = sensors[0]
+        devices = await BleakScanner.discover(
+            timeout=0.2, service_uuids=[v1.SERVICE_UUID], backend=backend.scanner
+        )
+        got: list[tuple[float, bytes]] = []
+        async with BleakClient(devices[0], backend=backend.client) as client:
+            await client.start_notify(
+                v1.DATA_CHAR_UUID, lambda _c, d: got.append((time.monotonic(), bytes(d)))
+            )
+            await client.write_gatt_char(v1.CONTROL_CHAR_UUID, v1.encode_start(), response=True)
+            status = v1.decode_status(await client.read_gatt_char(v1.CONTROL_CHAR_UUID))
+            await s.finished.wait()
+            await asyncio.sleep(0.05)
+        return s, got, status
+
+    return run(body)
+
+
+def test_v2_sensor_stamps_the_hand_off_on_its_own_clock() -> None:
+    s, got, status = _stream_one(2)
+    assert status.version == 2 and s.hold_max_s() == pytest.approx(
+        0.020, rel=1e-3
+    )  # 4 samples, ~200 Hz
+    packets = [v1.decode_packet(d) for _, d in got]
+    sent = [r for r in s.packets if r.fate is Fate.SENT]
+    assert len(packets) == len(sent) > 40 and all(d[0] == 2 for _, d in got)
+    holds = []
+    for p, r in zip(packets, sent, strict=True):
+        last_host_s = r.sample0_host_s + (r.count - 1) / s.stream.rate_hz
+        hold_s = r.handoff_host_s - last_host_s
+        assert (
+            -1e-6 <= hold_s < s.hold_max_s() + 1e-6 and r.handoff_host_s <= r.notify_host_s + 1e-6
+        )
+        # the stamp is the sensor clock (offset, drift, µs rounding) at the hand-off
+        t_last_us = r.t0_us + (r.count - 1) * round(p.period_us)
+        assert r.queued_us == s.clock.sensor_us(r.handoff_host_s, s.boot_host_s) - t_last_us
+        assert p.t_queued_us == t_last_us + r.queued_us
+        holds.append(hold_s)
+    assert np.ptp(holds) > 0.012  # spread over the hold's range, not a constant
+
+
+def test_v1_emulation_sends_version_1_without_hold() -> None:
+    s, got, status = _stream_one(1)
+    assert status.version == 1 and s.hold_max_s() == 0.0
+    assert got and all(d[0] == 1 for _, d in got)
+    assert all(v1.decode_packet(d).t_queued_us is None for _, d in got)
+    for r in s.packets:
+        assert r.queued_us is None
+        assert r.handoff_host_s == pytest.approx(r.sample0_host_s + (r.count - 1) * 0.005, abs=1e-3)
+
+
+def test_unknown_protocol_version_is_refused() -> None:
+    async def body() -> None:
+        with pytest.raises(ValueError, match="protocol_version"):
+            await scene(1, protocol_version=3)
+
+    run(body)
