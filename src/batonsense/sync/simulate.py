@@ -4,7 +4,8 @@ Sensor: samples at rate_hz·(1 + odr_error) of its own clock (MEMS IMUs time
 their output from an internal oscillator, often a few tenths of a percent to
 about 1 % off nominal); the sensor clock runs at host rate × (1 + drift_ppm·1e-6)
 from an offset; a packet of samples_per_packet samples is handed to the radio
-firmware_s after its last sample.  Timestamps are the sensor clock in a
+firmware_s after its last sample (protocol v2 firmware first holds it a
+random 0 … send_hold_max_s and stamps the hand-off on its own clock).  Timestamps are the sensor clock in a
 counter that wraps (uint32 µs: every 71.6 min).  A reboot restarts the counter.
 
 Link (one connection, the sensor as peripheral): the central schedules a
@@ -65,7 +66,7 @@ class SensorModel:
     firmware_s: float = 0.0001
     payload_bytes: int = 58
     reboot_after_s: float | None = None  # host seconds into the stream
-    send_hold_max_s: float = 0.0  # firmware holds each packet a random 0..this before queueing
+    send_hold_max_s: float = 0.0  # v2 firmware holds each packet a random 0..this before queueing
     reboot_pause_s: float = 2.0
 
 
@@ -122,10 +123,13 @@ def simulate_stream(
     stamps, raws, trues, epochs = _sensor_packets(duration_s, sensor)
     hold = rng.uniform(0.0, sensor.send_hold_max_s, stamps.size)
     scale = 1.0 + sensor.drift_ppm * 1e-6
-    queued = stamps + hold * scale
+    handoff = np.maximum.accumulate(trues[:, -1] + hold)  # the stack takes packets in order
+    # the stamp: the sensor clock at the hand-off, as µs after the last sample (v2's
+    # queued_us, saturating at 65.535 ms)
+    queued = stamps + np.minimum((handoff - trues[:, -1]) * scale, 0.065535)
     if sensor.counter_period_s is not None:
         queued = np.mod(queued, sensor.counter_period_s)
-    ready = np.maximum.accumulate(trues[:, -1] + hold) + sensor.firmware_s
+    ready = handoff + sensor.firmware_s
     arrive = _link_layer(ready, sensor, link, rng)
     receive = _host_side(arrive, link, rng)
     return Stream(stamps, queued, raws, trues, receive, epochs, latency_floor_s(sensor, link))
