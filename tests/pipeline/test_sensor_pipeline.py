@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from batonsense.model import SensorInfo, SensorStream
 from batonsense.pipeline import Pipeline, SensorPipeline
 from batonsense.protocols import batonsense_v1 as v1
+from batonsense.sources.raw import RawFileSink, read_raw
 
 PERIOD_US = 5000  # 200 Hz
 N = 4  # samples per packet
@@ -165,3 +168,25 @@ def test_a_queue_stamp_running_backwards_is_skipped_not_a_reboot() -> None:
         assert path.feed(host_s, _v2_packet(k, t0_us, queued_us)) is not None
     st = path.stats
     assert st.clock_resets == 0 and st.reboots == 0 and st.dropped_samples == 0
+
+
+def test_v2_bytes_replay_from_a_raw_file_bit_exact(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    notes = []
+    for k in range(300):
+        t0_us = k * N * PERIOD_US
+        queued_us = int(rng.integers(0, 20_000))
+        host_s = 100.0 + (t0_us + (N - 1) * PERIOD_US + queued_us) * 1e-6 + rng.uniform(0, 0.03)
+        notes.append((host_s, _v2_packet(k, t0_us, queued_us)))
+    with RawFileSink(tmp_path / "s.raw") as sink:
+        for host_s, payload in notes:
+            sink.write("b", host_s, payload)
+
+    def run(items) -> np.ndarray:
+        path = SensorPipeline("b", warmup_s=1.0)
+        blocks = [path.feed(h, p) for h, p in items] + [path.flush()]
+        return np.concatenate([b.t_s for b in blocks if b is not None])
+
+    live = run(notes)
+    replayed = run([(r.host_s, r.payload) for r in read_raw(tmp_path / "s.raw")])
+    assert len(live) == 1200 and np.array_equal(live, replayed)
