@@ -190,3 +190,16 @@ def test_v2_bytes_replay_from_a_raw_file_bit_exact(tmp_path: Path) -> None:
     live = run(notes)
     replayed = run([(r.host_s, r.payload) for r in read_raw(tmp_path / "s.raw")])
     assert len(live) == 1200 and np.array_equal(live, replayed)
+
+
+def test_a_restart_forgets_the_connection_event_lattice() -> None:
+    """After a reconnect the link's events have a new phase: the lattice re-acquires."""
+    path = SensorPipeline("b", warmup_s=0.0)
+    for k in range(300):  # 6 s on 30 ms events: the lattice locks
+        t0_us = k * N * PERIOD_US
+        ready_s = (t0_us + (N - 1) * PERIOD_US) * 1e-6
+        path.feed(100.0 + 0.030 * np.ceil(ready_s / 0.030) + 0.001, packet(k, t0_us))
+    lattice = path._mapper.lattice
+    assert lattice is not None and lattice.locked
+    path.feed(107.0, packet(300, 300 * N * PERIOD_US, v1.Flag.START))
+    assert not lattice.locked and path.stats.clock_resets == 0

@@ -104,6 +104,8 @@ class SensorPipeline(_Notifications):
         st.low_battery = "low_battery" in packet.notes
         contiguous, rebooted = self._check_sequence(packet)
         old_epoch = self._new_epoch() if rebooted else None
+        if "start" in packet.notes and old_epoch is None:
+            self._mapper.link_changed()  # restarted, usually after a reconnect: new events
         t_sensor_s = packet.t_sensor_us * 1e-6
         n_resets = len(self._mapper.resets)
         sync_s = self._sync_time_s(packet, float(t_sensor_s[-1]))

@@ -108,6 +108,13 @@ class ClockMapper:
             return self._reset(raw, host, reason)
         return None
 
+    def link_changed(self) -> None:
+        """The link's connection events changed (a reconnect: a new connection, a new
+        event phase): forget the event lattice, which re-acquires in a few seconds.
+        The clock fit is about the sensor's clock and stays."""
+        if self.lattice is not None:
+            self.lattice.reset()
+
     def map_block(
         self,
         sensor_times_s: np.ndarray,
