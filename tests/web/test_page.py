@@ -361,6 +361,17 @@ def test_new_exchanges_are_read_aloud(laptop: PageRun, service: str) -> None:
     assert not laptop.errors
 
 
+def _box(page: Any, selector: str, timeout_s: float = 10.0) -> Any:
+    """The element's bounding box, waiting through re-renders (None if it never settles)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        box = page.locator(selector).first.bounding_box()
+        if box is not None:
+            return box
+        page.wait_for_timeout(100)
+    return None
+
+
 def test_phone_layout_fits_the_screen(browser: Any, service: str, tmp_path: Path) -> None:
     run = PageRun(browser, service, 390, 844)
     try:
@@ -369,7 +380,7 @@ def test_phone_layout_fits_the_screen(browser: Any, service: str, tmp_path: Path
         page.wait_for_selector("#plot svg.plot-svg", timeout=15_000)
         # No sideways scrolling, the plot fits, and the last exchange comes first.
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-        plot = page.locator("#plot svg").bounding_box()
+        plot = _box(page, "#plot svg.plot-svg")  # the plot is redrawn as fresh signals arrive
         assert plot is not None and plot["x"] >= 0 and plot["x"] + plot["width"] <= 390
         last = page.locator("#last-pair").bounding_box()
         assert last is not None and last["y"] < 844 / 2

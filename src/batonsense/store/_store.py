@@ -211,11 +211,12 @@ class Store:
         athlete: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        after_id: int = 0,
     ) -> list[StoredExchange]:
         """Exchanges, newest last; filters: session, athlete (giver or receiver),
-        committed at since <= created_at < until (aware datetimes)."""
-        where: list[str] = ["1"]
-        args: list[Any] = []
+        committed at since <= created_at < until (aware datetimes), id > after_id."""
+        where: list[str] = ["id > ?"]
+        args: list[Any] = [after_id]
         if session_id is not None:
             self.session(session_id)
             where.append("session_id = ?")

@@ -44,9 +44,11 @@ def query_records(
     """Exchange objects (newest last) matching the filters; since/until on created_at."""
     if session_id is not None:
         store.session(session_id)  # 404 if unknown
-    rows = store.exchanges(session_id=session_id, athlete=athlete, since=since, until=until)
+    rows = store.exchanges(
+        session_id=session_id, athlete=athlete, since=since, until=until, after_id=after_id
+    )
     sessions = {s.id: s for s in store.sessions()}
-    return [exchange_record(r, sessions[r.session_id]) for r in rows if r.id > after_id]
+    return [exchange_record(r, sessions[r.session_id]) for r in rows]
 
 
 @router.get("", response_model=list[ExchangeOut])
