@@ -135,10 +135,13 @@ class Runtime:
         if self.record is not None:
             self.record.stop()
         if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
+            # a run that does not end in time is cancelled: the session is closed all the same
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self._task), 10.0)
             if not self._task.done():
                 self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         if self._virtual is not None:
             await self._virtual.stop()
         self.hub.close()
