@@ -29,6 +29,7 @@ import numpy as np
 
 UNIT_S = 0.00125  # connection intervals are multiples of 1.25 ms
 MIN_INTERVAL_S = 0.0075
+DENSE_S = 0.0002  # the lowest residues of a block gather closer than this (OS delay)
 
 
 class EventLattice:
@@ -55,6 +56,7 @@ class EventLattice:
         edge_rank: int = 3,
         retry_s: float = 5.0,
         acquire_max_n: int = 256,
+        release_gap_s: float = 0.00005,
     ) -> None:
         self.acquire_s = acquire_s
         self.acquire_n = acquire_n
@@ -67,6 +69,7 @@ class EventLattice:
         self.edge_rank = edge_rank
         self.retry_s = retry_s
         self.acquire_max_n = acquire_max_n
+        self.release_gap_s = release_gap_s
         self._h: deque[float] = deque()
         self.interval_s = math.nan  # C' on the host clock; NaN: not locked
         self.nominal_s = math.nan
@@ -108,6 +111,11 @@ class EventLattice:
 
     def _fit(self, now: float) -> None:
         h = np.fromiter(self._h, dtype=np.float64)
+        if self.release_gap_s > 0 and h.size >= 2:
+            # packets read together (an event-loop stall released them: one receive
+            # time, or nearly) say when the loop woke, not when their event was
+            close = np.diff(h) < self.release_gap_s
+            h = h[~(np.r_[close, False] | np.r_[False, close])]
         if not self.locked:
             if h.size < self.acquire_n or h[-1] - h[0] < self.acquire_s:
                 return
@@ -161,14 +169,29 @@ class EventLattice:
         if keep.sum() < 0.5 * r.size:
             return False
         kept = r[keep]
-        k = min(self.edge_rank, kept.size) - 1
-        r_min = float(np.partition(kept, k)[k])  # robust to a few early stall releases
+        # robust to a few early stall releases
+        r_min = _dense_edge(kept, self.edge_rank, DENSE_S)[-1]
         phi += r_min
         if np.mean(r[keep] - r_min < min(0.25 * c, 0.01)) < 0.5:
             return False  # residues no longer gather at one edge
         self.interval_s = c
         self._phase = phi + math.floor((h[-1] - phi) / c) * c
         return True
+
+
+def _dense_edge(r: np.ndarray, n: int, gap_s: float) -> list[float]:
+    """The n lowest residues after dropping the isolated early ones (sorted).
+
+    A packet released by an event-loop stall is received at a time unrelated
+    to its event, now and then just before an edge; such packets come one at a
+    time, while the edge's own packets gather (OS delays near their minimum):
+    a lowest residue more than gap_s below the next is dropped (twice at most).
+    """
+    rr = np.sort(r)
+    i = 0
+    while i < 2 and rr.size - i > n and rr[i + 1] - rr[i] > gap_s:
+        i += 1
+    return [float(x) for x in rr[i : i + n]]
 
 
 def _robust_edge_line(j: np.ndarray, r: np.ndarray, c: float) -> tuple[float, float] | None:
@@ -186,9 +209,8 @@ def _robust_edge_line(j: np.ndarray, r: np.ndarray, c: float) -> tuple[float, fl
     for a, b in itertools.pairwise(edges):
         m = (j >= a) & (j < b)
         if m.sum() >= 4:
-            rr = np.partition(r[m], 1)
             xs.append(float(np.mean(j[m])))
-            ys.append(float(rr[1]))
+            ys.append(_dense_edge(r[m], 2, DENSE_S)[-1])
     if len(xs) < 2:
         return None
     x, y = np.asarray(xs), np.asarray(ys)
