@@ -148,6 +148,12 @@ class Exchange:
         return self.giver_hand == self.receiver_hand
 
     @property
+    def hands_without_sensor(self) -> tuple[str, ...]:
+        """Roles ("giver", "receiver") whose holding hand wears no sensor: that hand's
+        events are not timed (release for the giver; grab and reach for the receiver)."""
+        return tuple(self.extra.get("unsensed_hands", ()))
+
+    @property
     def time_s(self) -> float:
         """A representative time for sorting: the first known event."""
         for t in (self.grab_s, self.release_s, self.drop_s, self.reach_s):
@@ -191,6 +197,7 @@ class Exchange:
             "hand_mismatch": self.hand_mismatch,
             "technique": self.technique,
             "confidence": None if self.confidence is None else round(self.confidence, 3),
+            "hands_without_sensor": list(self.hands_without_sensor),
             "clock": self.clock,
         }
 
@@ -214,4 +221,9 @@ class Exchange:
             confidence=d.get("confidence"),
             technique=d.get("technique"),
             clock=d.get("clock", "recording"),
+            extra=(
+                {"unsensed_hands": list(d["hands_without_sensor"])}
+                if d.get("hands_without_sensor")
+                else {}
+            ),
         )

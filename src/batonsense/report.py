@@ -31,6 +31,9 @@ def warning(x: Exchange) -> str:
     notes = []
     if x.hand_mismatch:
         notes.append("same hand!")
+    for role in x.hands_without_sensor:
+        event = "release" if role == "giver" else "grab"
+        notes.append(f"{role}'s hand wears no sensor: {event} not timed")
     if x.outcome is Outcome.DROPPED:
         notes.append("baton dropped" + (f" at {x.drop_s:.3f} s" if x.drop_s is not None else ""))
     return "; ".join(notes)

@@ -91,6 +91,7 @@ class ExchangeOut(BaseModel):
     giver_hand: Literal["left", "right"] | None
     receiver_hand: Literal["left", "right"] | None
     hand_mismatch: bool | None
+    hands_without_sensor: list[Literal["giver", "receiver"]]
     technique: str | None
     confidence: float | None
     clock: str

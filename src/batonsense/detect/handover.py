@@ -131,6 +131,24 @@ def _gripping_wrist(
     return min(same, key=lambda w: _grip_quality(t, data, baton, w, fit, fs))
 
 
+# A hand that grips the baton sits within ~0.3 m of the baton's sensor (wrist
+# sensor to grip ~0.1 m, grip to end cap up to ~0.15 m, mounts add a few cm).
+# A lever arm fitted further out means the rigid-body relation was fitted on
+# the athlete's *other*, free arm: the hand that holds carries no sensor.
+# Simulated: gripping wrists 0.04-0.40 m (234 holds), free arms 0.43-0.83 m (15).
+MAX_GRIP_LEVER_M = 0.42
+
+
+def _lever_m(
+    t: np.ndarray, data: Grid, baton: SensorInfo, w: SensorInfo, rot: np.ndarray,
+    fit: tuple[float, float], fs: float,
+) -> float:
+    """Lever arm (m) of the rigid-body fit of baton and wrist w over the hold `fit`."""
+    held = (t >= fit[0]) & (t <= fit[1])
+    _, r = acc_residual_vec(data[baton.id][0], data[w.id][0], data[w.id][1], rot, fs, held)
+    return float(np.linalg.norm(r))
+
+
 def _change_step(t: np.ndarray, change: np.ndarray, r0: int, r1: int) -> tuple[int, float]:
     """Where change[r0:r1] steps up (log fit of the trace scaled by its median) and by how much.
 
@@ -145,6 +163,17 @@ def _change_step(t: np.ndarray, change: np.ndarray, r0: int, r1: int) -> tuple[i
     return r0 + i, contrast
 
 
+# How far the acceleration's step may precede the gyro's and still be taken as the
+# same parting (the gyro's sharper step then only confirms it).  Measured on 110
+# simulated releases: never (gyro always wins when sharper) made 4 of 51 at
+# >= 200 Hz late by 16-25 ms; up to 30 ms made 2, 50 ms the same; on 116 others
+# (unseen seeds) 30 ms changed nothing at >= 200 Hz and fixed one at 100 Hz,
+# 50 ms made one more late.  A lead within 5 ms (a 200 Hz sample; the acc
+# residual's dω/dt is a central difference, half a grid step early) is within
+# the resolution, and the sharper gyro step places it better.
+ACC_LEADS_GYRO_S = (0.005, 0.03)
+
+
 def _release(
     t: np.ndarray, change_acc: np.ndarray, change_gyro: np.ndarray, after_s: float, rough_rel: float
 ) -> float:
@@ -157,15 +186,19 @@ def _release(
     ringing (25 ms) to just after the gyro level's step, which can lag the
     release but not precede it by much.  A hand that opens while pulled apart
     shows it first in the accelerometers (the grip force vanishes); the gyro
-    decides only when its step is clearly (2×) sharper, e.g. a hand that
-    just turns away without any force to lose.
+    decides only when its step is clearly (2×) sharper and the acceleration's
+    step does not lead it by 5-30 ms, e.g. a hand that just turns away
+    without any force to lose.
     """
     r0, r1 = _window(t, after_s + 0.025, max(rough_rel + 0.05, after_s + 0.1))
     if r1 - r0 <= 6:
         return rough_rel
     k, contrast = _change_step(t, change_acc, r0, r1)
     k_gyro, contrast_gyro = _change_step(t, change_gyro, r0, r1)
-    if contrast_gyro > 2.0 * contrast:
+    # the grip force vanishes at the release, the rotations part a little later: an
+    # acceleration step 5-30 ms before the gyro's is the same parting, seen first
+    acc_leads = ACC_LEADS_GYRO_S[0] < float(t[k_gyro] - t[k]) <= ACC_LEADS_GYRO_S[1]
+    if contrast_gyro > 2.0 * contrast and not acc_leads:
         k = k_gyro
     return _sub(t, k)
 
@@ -196,14 +229,23 @@ def time_handover(
     # mount rotations from the two holds (gyros: no lever arm, no gravity)
     rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
     rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b)
+    # a hand that grips must pass the rigid-body test; else its athlete held the
+    # baton in the hand without a sensor, and events of that hand are not timed
+    giver_sensed = _lever_m(t, data, baton, wa, rot_a, fit_a, fs) <= MAX_GRIP_LEVER_M
+    receiver_sensed = _lever_m(t, data, baton, wb, rot_b, fit_b, fs) <= MAX_GRIP_LEVER_M
     # rough release / grab: where the gyro residuals step by an order of magnitude
     i0, i1 = _window(t, ev.giver_last_s - 0.8, float(t[-1]) + 1.0)
     if i1 - i0 < 8:
         return None
     rough_rel = _sub(t, i0 + log_step(residual(gyro_bt, gyro_a, rot_a)[i0:i1], 0.02, True))
-    j0, j1 = _window(t, rough_rel - 1.0, rough_rel)
+    # the grab precedes the release; with the giver's hand unsensed, rough_rel is the
+    # free arm's and says nothing: search up to the receiver's confirmed hold instead
+    anchor = rough_rel if giver_sensed else ev.receiver_first_s
+    j0, j1 = _window(t, anchor - 1.0, anchor)
     e_b = residual(gyro_bt, gyro_b, rot_b)
-    rough_grab = _sub(t, j0 + log_step(e_b[j0:j1], 0.02, False)) if j1 - j0 > 4 else rough_rel
+    rough_grab = _sub(t, j0 + log_step(e_b[j0:j1], 0.02, False)) if j1 - j0 > 4 else anchor
+    if not giver_sensed:
+        rough_rel = max(rough_rel, rough_grab)
     # lever arms from the holds; then the acceleration residuals
     held_a = (t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02)
     v_a, _ = acc_residual_vec(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
@@ -217,6 +259,14 @@ def time_handover(
     grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
     reach_s = reach_start(t, gyro_b, grab_s)
     release_s = _release(t, change_acc, change_gyro, grab_s, rough_rel)
+    unsensed = tuple(
+        role for role, ok in (("giver", giver_sensed), ("receiver", receiver_sensed)) if not ok
+    )
+    if len(unsensed) == 1:  # with neither hand sensed keep the rough times rather than none
+        if not giver_sensed:
+            release_s = None
+        else:
+            grab_s = reach_s = None
     return Exchange(
         giver=wa.athlete,
         receiver=wb.athlete,
@@ -224,10 +274,11 @@ def time_handover(
         grab_s=grab_s,
         release_s=release_s,
         outcome=Outcome.COMPLETED,
-        giver_hand=wa.hand,
-        receiver_hand=wb.hand,
+        giver_hand=wa.hand if giver_sensed else None,
+        receiver_hand=wb.hand if receiver_sensed else None,
         confidence=float(np.clip(min(kappa_a, kappa_b), 0.0, 1.0)),
-        extra={"rough_grab_s": rough_grab, "rough_release_s": rough_rel},
+        extra={"rough_grab_s": rough_grab, "rough_release_s": rough_rel}
+        | ({"unsensed_hands": list(unsensed)} if unsensed else {}),
     )
 
 

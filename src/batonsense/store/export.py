@@ -24,6 +24,7 @@ CSV_COLUMNS = (
     "reach_utc", "grab_utc", "release_utc", "drop_utc", "overlap_ms", "reach_ms",
     "giver_hand", "receiver_hand", "hand_mismatch", "technique", "confidence",
     "clock", "reach_s", "grab_s", "release_s", "drop_s", "created_at",
+    "hands_without_sensor",
 )  # fmt: skip
 
 
@@ -64,6 +65,8 @@ def exchanges_csv(records: Iterable[dict[str, Any]]) -> str:
 def _cell(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, list):
+        return ";".join(str(x) for x in v)
     return str(v)
 
 

@@ -161,6 +161,9 @@ function renderLast(ex) {
   if (ex.giver_hand || ex.receiver_hand) {
     extra.push(`hands ${ex.giver_hand || "?"} → ${ex.receiver_hand || "?"}`);
   }
+  for (const role of ex.hands_without_sensor || []) {
+    extra.push(`no sensor on the ${role}'s hand: ${role === "giver" ? "release" : "grab"} not timed`);
+  }
   if (ex.technique) extra.push(ex.technique);
   if (typeof ex.confidence === "number") extra.push(`confidence ${ex.confidence.toFixed(2)}`);
   $("last-extra").textContent = extra.join(" · ");
