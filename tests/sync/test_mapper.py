@@ -41,12 +41,38 @@ def test_noiseless_data_is_recovered_exactly() -> None:
 
 
 def test_offset_only_in_the_first_seconds() -> None:
-    m = ClockMapper()
+    """Before drift_min_span_s the envelope's own slope is not used: with the prior
+    (drift_sd_ppm=0) the drift stays 0, else it is averaged over the drifts the data
+    allow — never worse than the prior here, and within the grid."""
     t = np.arange(0.0, 3.0, 0.02)
-    for ts, hs in zip(t, _true_host(t), strict=True):
-        m.observe(ts, hs)
-    assert m.fit.state is SyncState.OFFSET_ONLY and m.fit.drift_ppm == 0.0
-    assert np.max(np.abs(m.to_host_s(t) - _true_host(t))) <= DRIFT * 3.0 + 1e-9
+    for sd in (0.0, 30.0):
+        m = ClockMapper(drift_sd_ppm=sd)
+        for ts, hs in zip(t, _true_host(t), strict=True):
+            m.observe(ts, hs)
+        assert m.fit.state is SyncState.OFFSET_ONLY
+        err = np.abs(m.to_host_s(t[-1]) - _true_host(t[-1]))
+        assert err <= DRIFT * 3.0 + 1e-9
+        if sd == 0.0:
+            assert m.fit.drift_ppm == 0.0
+        else:
+            assert 0.0 < m.fit.drift_ppm <= 4 * sd
+
+
+def test_drift_averaged_early_fit_beats_the_prior_on_simulated_v2_streams() -> None:
+    """At 10 s, ±50 ppm, 30 ms: averaging over the drifts maps the newest samples
+    closer than holding the drift at 0 (which is off by up to 0.5 ms there)."""
+    errs: dict[float, list[float]] = {0.0: [], 30.0: []}
+    for k, drift in enumerate((-45.0, -20.0, 20.0, 45.0)):
+        sensor = SensorModel(odr_error=0.01, drift_ppm=drift, send_hold_max_s=0.02)
+        for sd in errs:
+            rng = np.random.default_rng(100 + k)
+            stream = simulate_stream(15.0, sensor, LinkModel(0.030, loss=0.05), rng)
+            m = ClockMapper(latency_floor_s=stream.latency_floor_s, drift_sd_ppm=sd)
+            rx, err = run_live(stream, m, queued=True)
+            late = (rx - rx[0] >= 10.0) & (rx - rx[0] < 15.0)
+            errs[sd].append(float(np.percentile(np.abs(err[late]), 95)))
+    assert max(errs[30.0]) < max(errs[0.0])
+    assert np.mean(errs[30.0]) < np.mean(errs[0.0])
 
 
 def test_lower_envelope_ignores_positive_delays(rng: np.random.Generator) -> None:

@@ -112,10 +112,11 @@ class EventLattice:
     def _fit(self, now: float) -> None:
         h = np.fromiter(self._h, dtype=np.float64)
         if self.release_gap_s > 0 and h.size >= 2:
-            # packets read together (an event-loop stall released them: one receive
-            # time, or nearly) say when the loop woke, not when their event was
-            close = np.diff(h) < self.release_gap_s
-            h = h[~(np.r_[close, False] | np.r_[False, close])]
+            # a packet read right after another (an event-loop stall released them
+            # together) says when the loop woke, not when its event was; the first of
+            # such a run is kept — it may be an event's own — and if it is a stall
+            # release it is an isolated early residue (_lower_edge drops those)
+            h = h[np.r_[True, np.diff(h) >= self.release_gap_s]]
         if not self.locked:
             if h.size < self.acquire_n or h[-1] - h[0] < self.acquire_s:
                 return
@@ -170,7 +171,7 @@ class EventLattice:
             return False
         kept = r[keep]
         # robust to a few early stall releases
-        r_min = _dense_edge(kept, self.edge_rank, DENSE_S)[-1]
+        r_min = _lower_edge(kept, self.edge_rank, DENSE_S)[-1]
         phi += r_min
         if np.mean(r[keep] - r_min < min(0.25 * c, 0.01)) < 0.5:
             return False  # residues no longer gather at one edge
@@ -179,7 +180,7 @@ class EventLattice:
         return True
 
 
-def _dense_edge(r: np.ndarray, n: int, gap_s: float) -> list[float]:
+def _lower_edge(r: np.ndarray, n: int, gap_s: float) -> list[float]:
     """The n lowest residues after dropping the isolated early ones (sorted).
 
     A packet released by an event-loop stall is received at a time unrelated
@@ -210,7 +211,7 @@ def _robust_edge_line(j: np.ndarray, r: np.ndarray, c: float) -> tuple[float, fl
         m = (j >= a) & (j < b)
         if m.sum() >= 4:
             xs.append(float(np.mean(j[m])))
-            ys.append(_dense_edge(r[m], 2, DENSE_S)[-1])
+            ys.append(_lower_edge(r[m], 2, DENSE_S)[-1])
     if len(xs) < 2:
         return None
     x, y = np.asarray(xs), np.asarray(ys)

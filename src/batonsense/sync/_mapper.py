@@ -13,6 +13,9 @@ from ._records import HOST_CLOCK, ClockFit, ClockReset, ResetReason, SyncState
 from ._window import EnvelopeWindow
 
 
+_DRIFT_GRID = np.linspace(-4.0, 4.0, 49)  # prior standard deviations
+
+
 class ClockMapper:
     """Maps one sensor's timestamps onto the host's monotonic clock, packet by packet.
 
@@ -60,6 +63,7 @@ class ClockMapper:
         late_run: int = 3,
         block_s: float = 1.0,
         event_lattice: bool = True,
+        drift_sd_ppm: float = 30.0,
     ) -> None:
         if horizon_s <= 0 or block_s <= 0 or drift_bound_ppm < 0:
             raise ValueError("horizon_s and block_s must be > 0, drift_bound_ppm >= 0")
@@ -72,6 +76,7 @@ class ClockMapper:
         self.early_tolerance_s = early_tolerance_s
         self.late_run = late_run
         self.block_s = block_s
+        self.drift_sd = drift_sd_ppm * 1e-6
         self.resets: list[ClockReset] = []
         self.n_rejected = 0  # non-finite inputs, ignored
         self._epoch = -1
@@ -263,11 +268,50 @@ class ClockMapper:
         w = self._window
         assert w is not None
         hx, hy = w.hull()
-        mean_u = w.sum_u / w.n
         if w.u_last - w.u_first >= self.drift_min_span_s:
-            lo, hi = -self.drift_bound, self.drift_bound
             self._state = SyncState.TRACKING
-        else:
-            lo = hi = self._drift_prior
-            self._state = SyncState.OFFSET_ONLY
-        self._intercept, self._slope = envelope_line(hx, hy, mean_u, lo, hi, self._drift_prior)
+            self._intercept, self._slope = envelope_line(
+                hx, hy, w.sum_u / w.n, -self.drift_bound, self.drift_bound, self._drift_prior
+            )
+            return
+        self._state = SyncState.OFFSET_ONLY
+        if len(hx) < 2 or self.drift_sd <= 0:
+            self._intercept, self._slope = envelope_line(
+                hx, hy, w.sum_u / w.n, self._drift_prior, self._drift_prior, self._drift_prior
+            )
+            return
+        self._intercept, self._slope = self._drift_averaged_line(np.asarray(hx), np.asarray(hy))
+
+    def _drift_averaged_line(self, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+        """(intercept, slope) while the span is too short for the envelope's own slope.
+
+        For each drift b on a grid around the prior, the highest line of slope b
+        below the hull; each is weighted by prior(b) · exp(−n · (its mean gap −
+        the least mean gap) / σ) — the posterior of b when the gaps above the
+        line are exponential with scale σ — and the mapping is the weighted mean
+        of the lines' values at the newest point (and of their slopes).  σ is
+        estimated from the data as twice the median of the 1-s blocks' lowest
+        gap times the points per block: the depth of the envelope's lucky
+        packets, not the mean delay (wait times are uniform over the interval,
+        not exponential, and below ~15 ms intervals the OS delay adds to them).
+        A slope too low puts the newest samples early by up to the error times
+        the span, too high only makes fewer old packets count: averaging over
+        the drifts the data cannot rule out keeps the first mistake small.
+        """
+        w = self._window
+        assert w is not None
+        b = self._drift_prior + self.drift_sd * _DRIFT_GRID
+        inside = np.abs(b) <= self.drift_bound
+        if inside.any():
+            b = b[inside]
+        a = np.min(y[None, :] - b[:, None] * x[None, :], axis=1)
+        gap = w.sum_d / w.n - a - b * (w.sum_u / w.n)
+        best = int(np.argmin(gap))
+        mins = w.block_min_gaps(float(a[best]), float(b[best]))
+        sigma = max(2.0 * statistics.median(mins) * w.n / len(mins), 1e-6)
+        logp = -w.n * (gap - gap[best]) / sigma - 0.5 * ((b - self._drift_prior) / self.drift_sd) ** 2
+        p = np.exp(logp - logp.max())
+        p /= p.sum()
+        now = w.u_last
+        slope = float(p @ b)
+        return float(p @ (a + b * now)) - slope * now, slope
