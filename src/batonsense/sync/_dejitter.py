@@ -59,6 +59,7 @@ class Dejitterer:
             drift_bound_ppm=rate_tolerance_ppm,
             drift_min_span_s=drift_min_span_s,
             latency_floor_s=latency_floor_s,
+            drift_sd_ppm=0.0,  # the "drift" is an oscillator's rate error: no crystal prior
         )
 
     @property

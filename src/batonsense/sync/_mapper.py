@@ -30,11 +30,14 @@ class ClockMapper:
     late ones (bursts, OS stalls) do not pull it.
 
     horizon_s: fitting window (sensor time);  drift_bound_ppm: |drift| limit;
-    drift_min_span_s: below this span only the offset is fitted and the drift
-    stays at its prior (0, or the last epoch's value after a reset: same
-    crystal) — over a short span the envelope's few lucky packets make a
-    worse slope than none (simulated at 15–50 ms intervals: 20 s beats 5 s);  wrap_period_s: the raw counter's period (uint32 µs: 4294.967296;
-    None: no wrap);  latency_floor_s: the delay no packet can beat (air time +
+    drift_min_span_s: below this span the envelope's own slope is not used —
+    over a short span its few lucky packets make a worse slope than none
+    (simulated at 15–50 ms intervals: 20 s beats 3–10 s) — and the mapping
+    is averaged over drifts around the prior (0, or the last epoch's value
+    after a reset: same crystal), see `_drift_averaged_line`;
+    drift_sd_ppm: that prior's standard deviation (0: the drift is held at
+    the prior and only the offset fitted);  wrap_period_s: the raw counter's
+    period (uint32 µs: 4294.967296; None: no wrap);  latency_floor_s: the delay no packet can beat (air time +
     controller-to-host transport), subtracted from the mapping if known, else
     it stays in the mapped times as a bias common to like sensors on one
     adapter;  max_delay_s: a packet later than this (and `late_run` in a row)
@@ -309,7 +312,8 @@ class ClockMapper:
         best = int(np.argmin(gap))
         mins = w.block_min_gaps(float(a[best]), float(b[best]))
         sigma = max(2.0 * statistics.median(mins) * w.n / len(mins), 1e-6)
-        logp = -w.n * (gap - gap[best]) / sigma - 0.5 * ((b - self._drift_prior) / self.drift_sd) ** 2
+        z = (b - self._drift_prior) / self.drift_sd
+        logp = -w.n * (gap - gap[best]) / sigma - 0.5 * z**2
         p = np.exp(logp - logp.max())
         p /= p.sum()
         now = w.u_last

@@ -14,7 +14,7 @@ class SyncState(str, Enum):
     """How much of the mapping is estimated."""
 
     EMPTY = "empty"  # no point yet: nothing can be mapped
-    OFFSET_ONLY = "offset_only"  # too short a span for drift: offset fitted, drift = prior
+    OFFSET_ONLY = "offset_only"  # span too short for the envelope's slope: drift from the prior
     TRACKING = "tracking"  # offset and drift fitted on the lower envelope
 
 
