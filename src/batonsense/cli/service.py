@@ -12,7 +12,9 @@ from batonsense.errors import InputError
 from batonsense.service.config import PracticeConfig, ServerSettings, read_config
 
 #: the config `demo` uses when none is given (four athletes, one baton)
-DEMO_CONFIG = Path(__file__).resolve().parents[3] / "config" / "demo.toml"
+#: the demo's sensors and athletes: shipped in the package (config/demo.toml links to it),
+#: so `batonsense demo` works from any directory and from a non-editable install
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "service" / "demo.toml"
 
 
 def _options(f):  # type: ignore[no-untyped-def]
