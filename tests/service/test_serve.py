@@ -85,3 +85,40 @@ def test_serve_with_a_bad_config_names_file_and_line(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert r.returncode == 2 and "athlete #1" in r.stderr
+
+
+def test_shutdown_ends_open_live_streams_cleanly(tmp_path: Path) -> None:
+    """SIGTERM with viewers on the live stream: each stream ends (a clean end of the
+    response, not a reset) and uvicorn never has to give up waiting for them."""
+    import threading
+
+    from ._service import ServiceProcess
+
+    svc = ServiceProcess(tmp_path).start()
+    ended: list[str] = []
+    opened = threading.Barrier(3, timeout=30)
+
+    def viewer() -> None:
+        try:
+            with httpx.stream("GET", svc.url + "/api/exchanges/stream", timeout=60) as r:
+                assert r.status_code == 200
+                opened.wait()
+                for _ in r.iter_lines():
+                    pass
+            ended.append("clean")
+        except Exception as e:  # noqa: BLE001 - recorded and asserted below
+            ended.append(repr(e))
+
+    threads = [threading.Thread(target=viewer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    try:
+        opened.wait()
+        time.sleep(0.3)  # the requests reached the hub
+    finally:
+        rc = svc.stop()
+    for t in threads:
+        t.join(30)
+    assert rc in (0, -15), svc.output()
+    assert ended == ["clean", "clean"], ended
+    assert "graceful shutdown exceeded" not in svc.output()

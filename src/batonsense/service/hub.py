@@ -47,6 +47,7 @@ class ExchangeHub:
     def __init__(self, max_queue: int = 256) -> None:
         self.max_queue = max_queue
         self._subs: set[Subscription] = set()
+        self._closed = False
         self.published = 0
         self.dropped_viewers = 0
 
@@ -55,8 +56,12 @@ class ExchangeHub:
         return len(self._subs)
 
     def subscribe(self) -> Subscription:
+        """A new viewer; after close() its stream ends at once."""
         sub = Subscription(asyncio.Queue(self.max_queue))
-        self._subs.add(sub)
+        if self._closed:
+            sub.closed.set()
+        else:
+            self._subs.add(sub)
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -74,6 +79,7 @@ class ExchangeHub:
                 self.unsubscribe(sub)
 
     def close(self) -> None:
-        """End every viewer's stream (service shutdown)."""
+        """End every viewer's stream, and any later one's (service shutdown)."""
+        self._closed = True
         for sub in list(self._subs):
             self.unsubscribe(sub)

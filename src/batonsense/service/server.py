@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import uvicorn
@@ -63,13 +64,32 @@ def serve(
             f"listening beyond this computer: changes need the token {token} "
             f"(kept in {settings.token_path}, mode 0600); viewing stays open"
         )
-    server = uvicorn.Server(
+    server = _Server(
+        _runtime,
         uvicorn.Config(
             app,
             host=settings.host,
             port=settings.port,
             log_level="warning",
             timeout_graceful_shutdown=5,
-        )
+        ),
     )
     server.run()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending the live streams first when it shuts down.
+
+    uvicorn waits for open connections (up to timeout_graceful_shutdown) before
+    the app's lifespan ends; an SSE stream never ends by itself, so every
+    viewer would hold the shutdown for the whole timeout and then be cut off.
+    Closing the hub first ends each stream cleanly and the service stops at once.
+    """
+
+    def __init__(self, runtime: Runtime, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self._runtime = runtime
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._runtime.hub.close()
+        await super().shutdown(sockets)
