@@ -49,9 +49,15 @@ def _run(config: PracticeConfig, settings: ServerSettings, *, demo: bool, seed: 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     for noisy in ("bumble", "bleak", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # the *emulated* controller of the virtual radio warns of packets for links the
+    # shutdown already closed ("!!! no connection for handle"): noise, not a fault
+    logging.getLogger("bumble.controller").setLevel(logging.ERROR)
     try:
         serve(settings, config, demo=demo, seed=seed, session_name=session_name,
               announce=lambda m: click.echo(m, err=True))  # fmt: skip
+    except KeyboardInterrupt:  # Ctrl-C: uvicorn shut down cleanly, then re-raised it
+        click.echo(f"batonsense: stopped; everything recorded is in {settings.db}", err=True)
+        sys.exit(130)
     except OSError as e:  # e.g. the port is taken
         click.echo(f"batonsense: cannot serve on {settings.host}:{settings.port}: {e}", err=True)
         sys.exit(1)
