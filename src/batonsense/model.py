@@ -103,6 +103,15 @@ class Recording:
         return max((float(s.t_s[-1]) for s in self.streams.values() if len(s)), default=0.0)
 
 
+def _unsensed_extra(v: Any) -> dict[str, Any]:
+    """`hands_without_sensor` of an exchange object → Exchange.extra (checked)."""
+    if not v:
+        return {}
+    if not isinstance(v, list) or not set(v) <= {"giver", "receiver"}:
+        raise ValueError(f'hands_without_sensor must be a list of "giver"/"receiver", got {v!r}')
+    return {"unsensed_hands": list(v)}
+
+
 def _ms(later_s: float | None, earlier_s: float | None) -> float | None:
     if later_s is None or earlier_s is None:
         return None
@@ -221,9 +230,5 @@ class Exchange:
             confidence=d.get("confidence"),
             technique=d.get("technique"),
             clock=d.get("clock", "recording"),
-            extra=(
-                {"unsensed_hands": list(d["hands_without_sensor"])}
-                if d.get("hands_without_sensor")
-                else {}
-            ),
+            extra=_unsensed_extra(d.get("hands_without_sensor")),
         )

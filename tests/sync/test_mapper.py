@@ -52,8 +52,9 @@ def test_offset_only_in_the_first_seconds() -> None:
         assert m.fit.state is SyncState.OFFSET_ONLY
         err = np.abs(m.to_host_s(t[-1]) - _true_host(t[-1]))
         assert err <= DRIFT * 3.0 + 1e-9
-        if sd == 0.0:
+        if sd == 0.0:  # the old fit: offset only, good over the whole span
             assert m.fit.drift_ppm == 0.0
+            assert np.max(np.abs(m.to_host_s(t) - _true_host(t))) <= DRIFT * 3.0 + 1e-9
         else:
             assert 0.0 < m.fit.drift_ppm <= 4 * sd
 

@@ -11,7 +11,6 @@ import click
 from batonsense.errors import InputError
 from batonsense.service.config import PracticeConfig, ServerSettings, read_config
 
-#: the config `demo` uses when none is given (four athletes, one baton)
 #: the demo's sensors and athletes: shipped in the package (config/demo.toml links to it),
 #: so `batonsense demo` works from any directory and from a non-editable install
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "service" / "demo.toml"
@@ -80,7 +79,7 @@ def serve(config_path: Path, host: str | None, port: int | None, db: Path | None
     "--config",
     "config_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Sensors for the virtual drill (default config/demo.toml).",
+    help="Sensors for the virtual drill (default: the packaged demo config, as config/demo.toml).",
 )
 @click.option("--seed", default=1, show_default=True, type=int, help="The drills' randomness.")
 @_options

@@ -135,7 +135,8 @@ def _gripping_wrist(
 # sensor to grip ~0.1 m, grip to end cap up to ~0.15 m, mounts add a few cm).
 # A lever arm fitted further out means the rigid-body relation was fitted on
 # the athlete's *other*, free arm: the hand that holds carries no sensor.
-# Simulated: gripping wrists 0.04-0.40 m (234 holds), free arms 0.43-0.83 m (15).
+# Simulated (unclipped fits): gripping wrists 0.04-0.40 m; of 45 free arms on 12
+# mixed_rates seeds 31 fit beyond 0.42 m, 14 within (not caught).
 MAX_GRIP_LEVER_M = 0.42
 
 
@@ -145,7 +146,9 @@ def _lever_m(
 ) -> float:
     """Lever arm (m) of the rigid-body fit of baton and wrist w over the hold `fit`."""
     held = (t >= fit[0]) & (t <= fit[1])
-    _, r = acc_residual_vec(data[baton.id][0], data[w.id][0], data[w.id][1], rot, fs, held)
+    _, r = acc_residual_vec(
+        data[baton.id][0], data[w.id][0], data[w.id][1], rot, fs, held, max_lever_m=np.inf
+    )
     return float(np.linalg.norm(r))
 
 
@@ -233,6 +236,10 @@ def time_handover(
     # baton in the hand without a sensor, and events of that hand are not timed
     giver_sensed = _lever_m(t, data, baton, wa, rot_a, fit_a, fs) <= MAX_GRIP_LEVER_M
     receiver_sensed = _lever_m(t, data, baton, wb, rot_b, fit_b, fs) <= MAX_GRIP_LEVER_M
+    if not giver_sensed and not receiver_sensed:
+        # both at once is what a hold window that ran past the pass looks like (the
+        # tracker followed a free arm), not a missing sensor: time it as a normal pass
+        giver_sensed = receiver_sensed = True
     # rough release / grab: where the gyro residuals step by an order of magnitude
     i0, i1 = _window(t, ev.giver_last_s - 0.8, float(t[-1]) + 1.0)
     if i1 - i0 < 8:
@@ -258,15 +265,19 @@ def time_handover(
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))
     grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
     reach_s = reach_start(t, gyro_b, grab_s)
-    release_s = _release(t, change_acc, change_gyro, grab_s, rough_rel)
+    # the release is searched after the grab; a grab timed on the receiver's free arm
+    # says nothing, so then from 0.15 s before the gyro's rough release (which lags
+    # the release by ~0.05-0.12 s): on 12 mixed_rates seeds, releases off by > 25 ms
+    # went 9 -> 6 of 48 (0.3 s: 8; from the free arm's grab they were 100-300 ms off)
+    after_s = grab_s if receiver_sensed else rough_rel - 0.15
+    release_s = _release(t, change_acc, change_gyro, after_s, rough_rel)
     unsensed = tuple(
         role for role, ok in (("giver", giver_sensed), ("receiver", receiver_sensed)) if not ok
     )
-    if len(unsensed) == 1:  # with neither hand sensed keep the rough times rather than none
-        if not giver_sensed:
-            release_s = None
-        else:
-            grab_s = reach_s = None
+    if not giver_sensed:
+        release_s = None
+    if not receiver_sensed:
+        grab_s = reach_s = None
     return Exchange(
         giver=wa.athlete,
         receiver=wb.athlete,
