@@ -199,6 +199,7 @@ def said(ex: dict[str, Any]) -> str:
             parts.append(f"reach {_js_round(ex['reach_ms'])}")
     if ex["hand_mismatch"]:
         parts.append("same hand pass")
+    parts += [f"no sensor on the {role}'s hand" for role in ex.get("hands_without_sensor", [])]
     return ", ".join(parts)
 
 

@@ -161,9 +161,7 @@ function renderLast(ex) {
   if (ex.giver_hand || ex.receiver_hand) {
     extra.push(`hands ${ex.giver_hand || "?"} → ${ex.receiver_hand || "?"}`);
   }
-  for (const role of ex.hands_without_sensor || []) {
-    extra.push(`no sensor on the ${role}'s hand: ${role === "giver" ? "release" : "grab"} not timed`);
-  }
+  if ((ex.hands_without_sensor || []).length) extra.push(untimedText(ex));
   if (ex.technique) extra.push(ex.technique);
   if (typeof ex.confidence === "number") extra.push(`confidence ${ex.confidence.toFixed(2)}`);
   $("last-extra").textContent = extra.join(" · ");
@@ -190,6 +188,8 @@ function renderRecent() {
     el("td", { class: "time" }, timeOfDay(exUtc(ex))),
     el("td", { class: "pair-cell" }, pairText(ex),
       ex.hand_mismatch ? el("span", { class: "warn-mark", title: "same-hand pass" }, "\u00a0⚠") : null,
+      (ex.hands_without_sensor || []).length
+        ? el("span", { class: "warn-mark", title: untimedText(ex) }, "\u00a0∅") : null,
       // Phones hide the result column and show drops here instead.
       isDropped(ex) ? el("span", { class: "drop-tag" }, "DROPPED") : null),
     el("td", { class: "num" }, ms(ex.overlap_ms)),
@@ -655,6 +655,13 @@ function connectStream() {
 
 const speechOk = "speechSynthesis" in window && "SpeechSynthesisUtterance" in window;
 
+/** "no sensor on the giver's hand: release not timed" (and/or the receiver's grab). */
+function untimedText(ex) {
+  return (ex.hands_without_sensor || [])
+    .map((role) => `no sensor on the ${role}'s hand: ${role === "giver" ? "release" : "grab"} not timed`)
+    .join("; ");
+}
+
 function sayText(ex) {
   const parts = [`${name(ex.giver)} to ${name(ex.receiver)}`];
   if (isDropped(ex)) {
@@ -666,6 +673,7 @@ function sayText(ex) {
     if (typeof ex.reach_ms === "number") parts.push(`reach ${Math.round(ex.reach_ms)}`);
   }
   if (ex.hand_mismatch) parts.push("same hand pass");
+  for (const role of ex.hands_without_sensor || []) parts.push(`no sensor on the ${role}'s hand`);
   return parts.join(", ");
 }
 
