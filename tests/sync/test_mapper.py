@@ -240,3 +240,21 @@ def test_map_block_fits_on_the_queue_stamp_when_given() -> None:
     t = np.array([9.0, 9.005])
     np.testing.assert_allclose(m_stamp.to_host_s(t) - _true_host(t), 0.001, atol=1e-6)
     np.testing.assert_allclose(m_last.to_host_s(t) - _true_host(t), 0.008, atol=1e-6)
+
+
+def test_averaged_mapping_until_60_s_beats_the_envelope_slope_from_20_s() -> None:
+    """Between 20 and 60 s the envelope's own slope rests on few lucky packets;
+    staying averaged over the drifts (averaged_until_s) maps closer there."""
+    p95: dict[float, list[float]] = {20.0: [], 60.0: []}
+    for k, drift in enumerate((-45.0, -10.0, 10.0, 45.0)):
+        sensor = SensorModel(odr_error=0.01, drift_ppm=drift, send_hold_max_s=0.02)
+        for until in p95:
+            rng = np.random.default_rng(930 + k)
+            stream = simulate_stream(60.0, sensor, LinkModel(0.030, loss=0.05), rng)
+            m = ClockMapper(latency_floor_s=stream.latency_floor_s, averaged_until_s=until)
+            rx, err = run_live(stream, m, queued=True)
+            mid = (rx - rx[0] > 20.0) & (rx - rx[0] < 58.0)
+            p95[until].append(float(np.percentile(np.abs(err[mid]), 95)))
+            assert m.fit.state is SyncState.TRACKING
+    assert np.mean(p95[60.0]) < np.mean(p95[20.0])
+    assert max(p95[60.0]) < 0.5e-3
