@@ -59,18 +59,27 @@ def test_offset_only_in_the_first_seconds() -> None:
             assert 0.0 < m.fit.drift_ppm <= 4 * sd
 
 
+def _v2_stream_mapped(
+    drift_ppm: float, seed: int, duration_s: float, **mapper_kw: float
+) -> tuple[np.ndarray, np.ndarray, ClockMapper]:
+    """A simulated v2 sensor (1 % ODR error, 20 ms send hold) over a 30 ms link with
+    5 % loss, mapped live: (receive time since the first packet, mapped − true, mapper)."""
+    sensor = SensorModel(odr_error=0.01, drift_ppm=drift_ppm, send_hold_max_s=0.02)
+    rng = np.random.default_rng(seed)
+    stream = simulate_stream(duration_s, sensor, LinkModel(0.030, loss=0.05), rng)
+    m = ClockMapper(latency_floor_s=stream.latency_floor_s, **mapper_kw)
+    rx, err = run_live(stream, m, queued=True)
+    return rx - rx[0], err, m
+
+
 def test_drift_averaged_early_fit_beats_the_prior_on_simulated_v2_streams() -> None:
     """At 10 s, ±50 ppm, 30 ms: averaging over the drifts maps the newest samples
     closer than holding the drift at 0 (which is off by up to 0.5 ms there)."""
     errs: dict[float, list[float]] = {0.0: [], 30.0: []}
     for k, drift in enumerate((-45.0, -20.0, 20.0, 45.0)):
-        sensor = SensorModel(odr_error=0.01, drift_ppm=drift, send_hold_max_s=0.02)
         for sd in errs:
-            rng = np.random.default_rng(100 + k)
-            stream = simulate_stream(15.0, sensor, LinkModel(0.030, loss=0.05), rng)
-            m = ClockMapper(latency_floor_s=stream.latency_floor_s, drift_sd_ppm=sd)
-            rx, err = run_live(stream, m, queued=True)
-            late = (rx - rx[0] >= 10.0) & (rx - rx[0] < 15.0)
+            t, err, _ = _v2_stream_mapped(drift, 100 + k, 15.0, drift_sd_ppm=sd)
+            late = (t >= 10.0) & (t < 15.0)
             errs[sd].append(float(np.percentile(np.abs(err[late]), 95)))
     assert max(errs[30.0]) < max(errs[0.0])
     assert np.mean(errs[30.0]) < np.mean(errs[0.0])
@@ -247,13 +256,9 @@ def test_averaged_mapping_until_60_s_beats_the_envelope_slope_from_20_s() -> Non
     staying averaged over the drifts (averaged_until_s) maps closer there."""
     p95: dict[float, list[float]] = {20.0: [], 60.0: []}
     for k, drift in enumerate((-45.0, -10.0, 10.0, 45.0)):
-        sensor = SensorModel(odr_error=0.01, drift_ppm=drift, send_hold_max_s=0.02)
         for until in p95:
-            rng = np.random.default_rng(930 + k)
-            stream = simulate_stream(60.0, sensor, LinkModel(0.030, loss=0.05), rng)
-            m = ClockMapper(latency_floor_s=stream.latency_floor_s, averaged_until_s=until)
-            rx, err = run_live(stream, m, queued=True)
-            mid = (rx - rx[0] > 20.0) & (rx - rx[0] < 58.0)
+            t, err, m = _v2_stream_mapped(drift, 930 + k, 60.0, averaged_until_s=until)
+            mid = (t > 20.0) & (t < 58.0)
             p95[until].append(float(np.percentile(np.abs(err[mid]), 95)))
             assert m.fit.state is SyncState.TRACKING
     assert np.mean(p95[60.0]) < np.mean(p95[20.0])

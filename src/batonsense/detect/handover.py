@@ -152,6 +152,21 @@ def _lever_m(
     return float(np.linalg.norm(r))
 
 
+def _sensed(giver_lever_m: float, receiver_lever_m: float) -> tuple[bool, bool]:
+    """Whether the giver's and the receiver's holding hands wear the tracked sensors.
+
+    A hand that grips must pass the rigid-body test; else its athlete held the
+    baton in the hand without a sensor, and events of that hand are not timed.
+    Both failing at once is what a hold window that ran past the pass looks like
+    (the tracker followed a free arm), not a missing sensor: a normal pass.
+    """
+    giver = giver_lever_m <= MAX_GRIP_LEVER_M
+    receiver = receiver_lever_m <= MAX_GRIP_LEVER_M
+    if not giver and not receiver:
+        return True, True
+    return giver, receiver
+
+
 def _change_step(t: np.ndarray, change: np.ndarray, r0: int, r1: int) -> tuple[int, float]:
     """Where change[r0:r1] steps up (log fit of the trace scaled by its median) and by how much.
 
@@ -232,14 +247,10 @@ def time_handover(
     # mount rotations from the two holds (gyros: no lever arm, no gravity)
     rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
     rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b)
-    # a hand that grips must pass the rigid-body test; else its athlete held the
-    # baton in the hand without a sensor, and events of that hand are not timed
-    giver_sensed = _lever_m(t, data, baton, wa, rot_a, fit_a, fs) <= MAX_GRIP_LEVER_M
-    receiver_sensed = _lever_m(t, data, baton, wb, rot_b, fit_b, fs) <= MAX_GRIP_LEVER_M
-    if not giver_sensed and not receiver_sensed:
-        # both at once is what a hold window that ran past the pass looks like (the
-        # tracker followed a free arm), not a missing sensor: time it as a normal pass
-        giver_sensed = receiver_sensed = True
+    giver_sensed, receiver_sensed = _sensed(
+        _lever_m(t, data, baton, wa, rot_a, fit_a, fs),
+        _lever_m(t, data, baton, wb, rot_b, fit_b, fs),
+    )
     # rough release / grab: where the gyro residuals step by an order of magnitude
     i0, i1 = _window(t, ev.giver_last_s - 0.8, float(t[-1]) + 1.0)
     if i1 - i0 < 8:

@@ -42,8 +42,9 @@ class ClockMapper:
     edge — then, and beyond this span, the envelope's own slope (on 36
     simulated v2 streams, 7.5–50 ms, ±10–45 ppm: p95 over 20–58 s 0.50 / 0.19 /
     0.32 / 0.46 ms with the envelope's slope from 20 s, 0.27 / 0.18 / 0.22 /
-    0.30 ms averaged to 60 s; 10 s and 60 s figures unchanged);  wrap_period_s: the raw counter's
-    period (uint32 µs: 4294.967296; None: no wrap);  latency_floor_s: the delay no packet can beat (air time +
+    0.30 ms averaged to 60 s; 10 s and 60 s figures unchanged);
+    wrap_period_s: the raw counter's period (uint32 µs: 4294.967296; None: no
+    wrap);  latency_floor_s: the delay no packet can beat (air time +
     controller-to-host transport), subtracted from the mapping if known, else
     it stays in the mapped times as a bias common to like sensors on one
     adapter;  max_delay_s: a packet later than this (and `late_run` in a row)
@@ -280,26 +281,16 @@ class ClockMapper:
         assert w is not None
         hx, hy = w.hull()
         span = w.u_last - w.u_first
-        if span >= self.drift_min_span_s:
-            self._state = SyncState.TRACKING
-            if self.drift_sd > 0 and span < self.averaged_until_s and len(hx) >= 2:
-                line = self._drift_averaged_line(np.asarray(hx), np.asarray(hy), inner_only=True)
-                if line is not None:
-                    self._intercept, self._slope = line
-                    return
-            self._intercept, self._slope = envelope_line(
-                hx, hy, w.sum_u / w.n, -self.drift_bound, self.drift_bound, self._drift_prior
-            )
-            return
-        self._state = SyncState.OFFSET_ONLY
-        if len(hx) < 2 or self.drift_sd <= 0:
-            self._intercept, self._slope = envelope_line(
-                hx, hy, w.sum_u / w.n, self._drift_prior, self._drift_prior, self._drift_prior
-            )
-            return
-        line = self._drift_averaged_line(np.asarray(hx), np.asarray(hy))
-        assert line is not None
-        self._intercept, self._slope = line
+        tracking = span >= self.drift_min_span_s
+        self._state = SyncState.TRACKING if tracking else SyncState.OFFSET_ONLY
+        if self.drift_sd > 0 and len(hx) >= 2 and (not tracking or span < self.averaged_until_s):
+            line = self._drift_averaged_line(np.asarray(hx), np.asarray(hy), inner_only=tracking)
+            if line is not None:
+                self._intercept, self._slope = line
+                return
+        lo, hi = (-self.drift_bound, self.drift_bound) if tracking else (self._drift_prior,) * 2
+        mean_u = w.sum_u / w.n
+        self._intercept, self._slope = envelope_line(hx, hy, mean_u, lo, hi, self._drift_prior)
 
     def _drift_averaged_line(
         self, x: np.ndarray, y: np.ndarray, inner_only: bool = False
