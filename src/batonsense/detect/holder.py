@@ -43,6 +43,11 @@ class HolderTracker:
     kappa_switch: coupling a *new* athlete needs to take over from the holder: the
     gripping hand reaches ~0.99, while the holder's free arm (a near-mirror swing)
     and a team-mate running in step reach 0.85-0.95.
+    blind_max_s: while the holder's own wrist has no data (lost packets: the window
+    misses samples), nobody takes over for up to this long.  Two athletes walking
+    in step can couple 0.98 with the baton; only the holder's 0.99 beside it tells
+    them apart, so a gap in the holder's stream must not hand the baton on.  A
+    sensor gone for longer (disconnected) no longer blocks a real hand-over.
     """
 
     athletes: list[str]
@@ -54,10 +59,12 @@ class HolderTracker:
     max_transition_s: float = 1.6
     min_hold_s: float = 0.4
     drop_window_s: float = 1.2
+    blind_max_s: float = 1.0
     holder: str | None = None
     holder_wrist: int = -1
     hold_start_s: float = 0.0
     last_held_s: float = -np.inf
+    holder_seen_s: float = -np.inf  # last frame the holder's wrist had data
     still_seen: bool = False
     fell: bool = False
     cand: str | None = None
@@ -96,9 +103,18 @@ class HolderTracker:
                 self.fell = True
                 self.holder = None
             w = self._candidate(ff.kappa[i], ff.valid[i], float(ff.baton_energy[i]))
+            holder_blind = False
+            if self.holder is not None:
+                if ff.valid[i, self.holder_wrist]:
+                    self.holder_seen_s = t
+                holder_blind = t - self.holder_seen_s <= self.blind_max_s and not bool(
+                    ff.valid[i, self.holder_wrist]
+                )
             if w < 0:
                 continue
             ath = self.athletes[w]
+            if ath != self.holder and holder_blind:
+                continue
             if ath == self.holder:
                 self.last_held_s = t
                 self.holder_wrist = w
@@ -129,6 +145,7 @@ class HolderTracker:
             ev = Handover(self.holder_wrist, self.cand_wrist, self.last_held_s, self.cand_first_s)
         self.holder, self.holder_wrist = self.cand, self.cand_wrist
         self.hold_start_s, self.last_held_s = self.cand_first_s, t
+        self.holder_seen_s = t
         self.still_seen, self.fell = False, False
         self.cand, self.cand_count = None, 0
         return ev

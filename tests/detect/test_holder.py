@@ -1,0 +1,61 @@
+"""The holder tracker's rules on hand-made frame features (no signal processing)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from batonsense.detect.frames import FrameFeatures
+from batonsense.detect.holder import Handover, HolderTracker
+
+HOP_S = 0.02
+
+
+def _frames(kappa: np.ndarray, valid: np.ndarray) -> FrameFeatures:
+    n = kappa.shape[0]
+    return FrameFeatures(
+        t_s=np.arange(n) * HOP_S,
+        kappa=kappa,
+        baton_energy=np.full(n, 20.0),
+        baton_still=np.zeros(n, dtype=bool),
+        free_fall=np.zeros(n, dtype=bool),
+        valid=valid,
+    )
+
+
+def _in_step(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """ANA (wrist 0) holds at 0.99; BEA (wrist 1) walks in step at 0.98 from 1 s to 2.5 s."""
+    kappa = np.column_stack([np.full(n, 0.99), np.full(n, 0.98)])
+    kappa[:50, 1] = 0.3
+    kappa[125:, 1] = 0.88
+    return kappa, np.ones((n, 2), dtype=bool)
+
+
+def test_a_gap_in_the_holders_stream_does_not_hand_the_baton_on() -> None:
+    kappa, valid = _in_step(200)
+    valid[100:125, 0] = False  # ANA's wrist: 0.5 s of frames without full data (lost packets)
+    tracker = HolderTracker(["ANA", "BEA"])
+    events = tracker.update(_frames(kappa, valid), HOP_S)
+    assert events == []
+    assert tracker.holder == "ANA"
+
+
+def test_without_the_rule_the_same_gap_would_make_two_false_passes() -> None:
+    kappa, valid = _in_step(200)
+    valid[100:125, 0] = False
+    tracker = HolderTracker(["ANA", "BEA"], blind_max_s=0.0)
+    events = tracker.update(_frames(kappa, valid), HOP_S)
+    assert [type(e) for e in events] == [Handover, Handover]
+
+
+def test_a_holder_sensor_gone_for_longer_lets_a_real_pass_through() -> None:
+    n = 200
+    kappa = np.column_stack([np.full(n, 0.99), np.full(n, 0.3)])
+    valid = np.ones((n, 2), dtype=bool)
+    valid[80:, 0] = False  # ANA's sensor disconnects at 1.6 s and stays away
+    kappa[135:, 1] = 0.99  # BEA takes the baton at 2.7 s, 1.1 s into the outage
+    tracker = HolderTracker(["ANA", "BEA"])
+    events = tracker.update(_frames(kappa, valid), HOP_S)
+    assert len(events) == 1 and isinstance(events[0], Handover)
+    assert (events[0].giver_wrist, events[0].receiver_wrist) == (0, 1)
+    # taken over once the outage is longer than blind_max_s, not before
+    assert events[0].receiver_first_s >= 79 * HOP_S + tracker.blind_max_s - 1e-9
