@@ -151,20 +151,30 @@ def hold_max_s(interval_s: float, packet_s: float = 0.020) -> float:
     return min(packet_s, interval_s)
 
 
+def _firmware(sensor: SensorModel, version: str, interval_s: float) -> SensorModel:
+    """The sensor as firmware of protocol `version` ("v1", "v2", "v3") runs it."""
+    if version == "v2":
+        return replace(sensor, send_hold_max_s=hold_max_s(interval_s))
+    if version == "v3":
+        return replace(sensor, event_stamped=True)
+    return sensor
+
+
 def _rows(
-    n: int, interval_s: float, *, seed: int, odr_error_max: float, hold_s: float
+    n: int, interval_s: float, *, seed: int, odr_error_max: float, version: str
 ) -> tuple[list[list[np.ndarray]], list[list[np.ndarray]], int]:
     """(synced |err|, receive-time |err|) per window for n sensors, and their resets.
 
-    Firmware behaviour: odr_error_max (IMU rate error bound), hold_s (v2 send
-    hold bound; 0 = v1, fitted on the last sample's time).
+    Firmware behaviour: odr_error_max (IMU rate error bound), version (protocol:
+    v1 fitted on the last sample's time, v2 on the stamped hand-off after the
+    random hold, v3 on the stamped connection event).
     """
     synced: list[list[np.ndarray]] = [[], []]
     unsynced: list[list[np.ndarray]] = [[], []]
     resets = 0
     for k in range(n):
         rng = np.random.default_rng([seed, int(interval_s * 1e4), k])
-        sensor = replace(_sensor(rng, odr_error_max), send_hold_max_s=hold_s)
+        sensor = _firmware(_sensor(rng, odr_error_max), version, interval_s)
         stream = simulate_stream(WINDOWS_S[-1][1] + 1.0, sensor, _link(rng, interval_s), rng)
         s, u, r = _mapper_errors(stream)
         resets += r
@@ -187,22 +197,23 @@ def _verdict(per_window: list[list[np.ndarray]]) -> str:
     return "PASS" if _pct(per_window[0], 95) <= TARGET_P95_MS else "FAIL"
 
 
-def _imu_block(n: int, label: str, seed: int, odr_error_max: float) -> list[tuple[float, str]]:
-    """Print v1 and v2 rows per interval for one IMU kind; [(interval, v2 verdict)]."""
+def _imu_block(
+    n: int, label: str, seed: int, odr_error_max: float, versions: tuple[str, ...]
+) -> list[tuple[float, str, str]]:
+    """Print a row per interval and version for one IMU kind; [(interval, version, verdict)]."""
     print(label)
     verdicts = []
     for interval_s in (*INTERVALS_S, EXTRA_INTERVAL_S):
         ci = f"CI {interval_s * 1e3:4.1f} ms" + (
             " (extra)" if interval_s == EXTRA_INTERVAL_S else ""
         )
-        for version, hold_s in (("v1", 0.0), ("v2", hold_max_s(interval_s))):
+        for version in versions:
             synced, unsynced, resets = _rows(
-                n, interval_s, seed=seed, odr_error_max=odr_error_max, hold_s=hold_s
+                n, interval_s, seed=seed, odr_error_max=odr_error_max, version=version
             )
             verdict = _verdict(synced)
             print(_row(f"  {ci:<20}{version}", synced, f"   {verdict}   resets {resets}"))
-            if version == "v2":
-                verdicts.append((interval_s, verdict))
+            verdicts.append((interval_s, version, verdict))
         if odr_error_max and interval_s in (0.0075, 0.050):
             print(_row("    no sync (receive time)", unsynced))
     return verdicts
@@ -234,7 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sensors", type=int, default=12, help="simulated sensors per row")
     ap.add_argument("--seed", type=int, default=1, help="1 = the published figures")
     ap.add_argument("--strict", action="store_true")
+    ap.add_argument(
+        "--versions", default="v1,v2,v3", help="protocol versions to show (comma-separated)"
+    )
+    ap.add_argument("--no-witmotion", action="store_true", help="skip the WitMotion rows")
     args = ap.parse_args(argv)
+    versions = tuple(args.versions.split(","))
     t0 = time.perf_counter()
     print(
         f"clock sync: {args.sensors} sensors per row, seed {args.seed}, live mapping, "
@@ -242,12 +258,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"{'':30}{'p95 @10s  med':>15}   {'p95 @60s  med':>15}   target p95 ≤ 0.5 ms @10 s")
     odr_label = "IMU ODR ±1.5 % (drifts across the phases)"
-    verdicts = _imu_block(args.sensors, odr_label, args.seed, 0.015)
-    verdicts += _imu_block(args.sensors, "crystal-timed IMU (phase-locked)", args.seed + 98, 0.0)
-    _witmotion(args.sensors, WINDOWS_S[-1][1] + 1.0)
-    missed = [ci for ci, v in verdicts if v != "PASS" and ci in INTERVALS_S]
+    verdicts = _imu_block(args.sensors, odr_label, args.seed, 0.015, versions)
+    crystal = "crystal-timed IMU (phase-locked)"
+    verdicts += _imu_block(args.sensors, crystal, args.seed + 98, 0.0, versions)
+    if not args.no_witmotion:
+        _witmotion(args.sensors, WINDOWS_S[-1][1] + 1.0)
+    current = versions[-1]  # what new firmware sends: the last version shown
+    missed = [
+        ci for ci, ver, v in verdicts if ver == current and v != "PASS" and ci in INTERVALS_S
+    ]
     print(
-        f"v2 at CI 7.5–50 ms: {'PASS' if not missed else 'FAIL'} "
+        f"{current} at CI 7.5–50 ms: {'PASS' if not missed else 'FAIL'} "
         f"(published application-layer BLE sync: p95 < {PUBLISHED_P95_MS} ms)  "
         f"({time.perf_counter() - t0:.1f} s)"
     )

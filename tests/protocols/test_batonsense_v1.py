@@ -127,7 +127,7 @@ def test_encoder_rejects_what_the_protocol_cannot_carry() -> None:
     [
         (b"", "need 16 bytes"),
         (EXAMPLE[:15], "need 16 bytes"),
-        (b"\x03" + EXAMPLE[1:], "unsupported version 3"),
+        (b"\x04" + EXAMPLE[1:], "unsupported version 4"),
         (b"\x00" + EXAMPLE[1:], "unsupported version 0"),
         (EXAMPLE[:12] + b"\x00\x00" + EXAMPLE[14:], "period 0"),
         (EXAMPLE[:14] + b"\x00" + EXAMPLE[15:], "no samples"),

@@ -163,4 +163,4 @@ def test_status_reports_the_packet_version() -> None:
     assert data == bytes([2, 1, 1, 3, 3, 4, 0, 0])
     assert v1.decode_status(data) == s
     with pytest.raises(DecodeError):
-        v1.decode_status(bytes([3]) + data[1:])
+        v1.decode_status(bytes([4]) + data[1:])

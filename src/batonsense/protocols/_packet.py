@@ -30,9 +30,11 @@ class DecodedPacket:
     period_us: nominal sample period in µs if the packet or the caller states it.
     notes: short machine-readable remarks, e.g. "boot", "overflow", "compressed".
     extra: protocol-specific arrays, e.g. WitMotion's "angles_rad" (N, 3).
-    t_queued_us: sensor time in µs at which the sensor handed the packet to its
-    BLE stack (our protocol version 2's queue stamp), or None if not sent; the
-    host's clock sync then fits on it instead of the last sample's time.
+    t_queued_us: the sensor time in µs the host's clock sync fits on instead of
+    the last sample's time, or None if the packet has none: our protocol
+    version 2's queue stamp (when the sensor handed the packet to its BLE
+    stack) or version 3's event stamp (the anchor of the connection event it
+    was handed over for) — either way no later than the packet could leave.
     """
 
     protocol: str

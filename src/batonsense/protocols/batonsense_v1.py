@@ -2,13 +2,15 @@
 
 The specification is `firmware_notes/protocol.md`; this module is its
 executable form and the two must agree.  The data notifications (version 1,
-and version 2 with the queue stamp: the first byte decides) are encoded and
-decoded in `_batonsense_packet`, re-exported here: `decode_packet` takes
-either version, so old firmware keeps working.  Summary of a version 1
+version 2 with the queue stamp, version 3 with the connection-event stamp:
+the first byte decides) are encoded and decoded in `_batonsense_packet`,
+re-exported here: `decode_packet` takes every version, so old firmware keeps
+working.  Summary of a version 1
 notification (all little-endian, 16-byte header then 12 bytes per sample):
 
     off size field
-      0   1  version            = 1   (2: t0_us is 6 bytes and bytes 10-11 are queued_us)
+      0   1  version            = 1   (2, 3: t0_us is 6 bytes; bytes 10-11 are v2's
+                                         queued_us or v3's event_us)
       1   1  flags              bit0 BOOT, bit1 START, bit2 OVERFLOW, bit3 LOW_BATTERY
       2   2  seq                uint16, +1 per packet since boot, wraps 65535 -> 0
       4   8  t0_us              uint64, sensor time of the first sample, µs since boot
@@ -40,6 +42,7 @@ from ._batonsense_packet import (
     QUEUED_MAX_US,
     SAMPLE_SIZE,
     VERSION,
+    VERSION_EVENT,
     VERSION_QUEUED,
     VERSIONS,
     Flag,
@@ -80,6 +83,7 @@ __all__ = [  # the data-packet names re-exported from _batonsense_packet, and th
     "SAMPLE_SIZE",
     "VERSION",
     "VERSIONS",
+    "VERSION_EVENT",
     "VERSION_QUEUED",
     "AttError",
     "Command",
@@ -235,7 +239,7 @@ class Status:
     gyro_range_dps: int
     samples_per_packet: int  # the value in use (never 0 = auto)
     last_att_error: int = 0  # 0 or the AttError of the last rejected write
-    version: int = VERSION  # the data packets' version the firmware sends (1 or 2)
+    version: int = VERSION  # the data packets' version the firmware sends (1, 2 or 3)
 
 
 def encode_status(s: Status) -> bytes:

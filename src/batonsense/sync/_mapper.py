@@ -10,6 +10,7 @@ import numpy as np
 from ._hull import envelope_line
 from ._lattice import EventLattice
 from ._records import HOST_CLOCK, ClockFit, ClockReset, ResetReason, SyncState
+from ._stamps import StampLattice
 from ._window import EnvelopeWindow
 
 
@@ -55,6 +56,10 @@ class ClockMapper:
     its event instead of its receive time, which takes the OS delay out of
     the fit (no effect until the lattice locks, after a few seconds, nor
     below ~15 ms intervals; `n_event_timed` counts the packets it timed).
+    The lattice is not used while the sync times are themselves connection-event
+    stamps (protocol v3: `StampLattice`, `event_stamped`): the stamp already
+    names the event, and the envelope of the receive times is tighter than the
+    lattice's own error (benchmarks/clock_sync.py, v3 rows).
     Receive times (`host_receive_s`) are what the caller always passes.
     """
 
@@ -96,6 +101,7 @@ class ClockMapper:
         self._late_count = 0
         self._window: EnvelopeWindow | None = None
         self.lattice: EventLattice | None = EventLattice() if event_lattice else None
+        self._stamps = StampLattice(wrap_period_s=wrap_period_s)
         self.n_event_timed = 0  # packets fitted at their estimated connection event
 
     # -- input ---------------------------------------------------------------
@@ -111,9 +117,10 @@ class ClockMapper:
         if not (math.isfinite(raw) and math.isfinite(host)):
             self.n_rejected += 1
             return None
+        self._stamps.push(raw)
         if self.lattice is not None:
             self.lattice.push(host)
-            event = self.lattice.event_time(host)
+            event = None if self.event_stamped else self.lattice.event_time(host)
             if event is not None:
                 host = event
                 self.n_event_timed += 1
@@ -124,6 +131,11 @@ class ClockMapper:
         if reason is not None:
             return self._reset(raw, host, reason)
         return None
+
+    @property
+    def event_stamped(self) -> bool:
+        """The sync times are connection-event stamps (v3 firmware): no host lattice."""
+        return self._stamps.on_lattice
 
     def link_changed(self) -> None:
         """The link's connection events changed (a reconnect: a new connection, a new

@@ -5,8 +5,11 @@ their output from an internal oscillator, often a few tenths of a percent to
 about 1 % off nominal); the sensor clock runs at host rate × (1 + drift_ppm·1e-6)
 from an offset; a packet of samples_per_packet samples is handed to the radio
 firmware_s after its last sample (protocol v2 firmware first holds it a
-random 0 … send_hold_max_s and stamps the hand-off on its own clock).  Timestamps are the sensor clock in a
-counter that wraps (uint32 µs: every 71.6 min).  A reboot restarts the counter.
+random 0 … send_hold_max_s and stamps the hand-off on its own clock; protocol
+v3 firmware, `event_stamped`, hands packets over at the radio's ACTIVE signal
+`notify_lead_s` before a connection event and stamps that event's anchor,
+see `_event_stamped`).  Timestamps are the sensor clock in a counter that
+wraps (uint32 µs: every 71.6 min).  A reboot restarts the counter.
 
 Link (one connection, the sensor as peripheral): the central schedules a
 *connection event* every connection_interval_s (7.5 ms … 4 s; Linux hosts
@@ -26,7 +29,8 @@ notifications that arrive meanwhile are read at once, with the same
 receive time.
 
 The delay a packet can never beat — firmware_s + one air time + hci_s — is
-`latency_floor_s`; everything else is ≥ 0 and waits for the right phase.
+`latency_floor_s` (v3: one air time + hci_s after the stamped event); everything
+else is ≥ 0 and waits for the right phase.
 """
 
 from __future__ import annotations
@@ -68,6 +72,13 @@ class SensorModel:
     reboot_after_s: float | None = None  # host seconds into the stream
     send_hold_max_s: float = 0.0  # v2 firmware holds each packet a random 0..this before queueing
     reboot_pause_s: float = 2.0
+    # protocol v3: hand-off at the ACTIVE radio notification, stamp = the event's anchor
+    event_stamped: bool = False
+    notify_lead_s: float = 0.00174  # t_ndist: ACTIVE signal -> start of the radio event
+    isr_latency_max_s: float = 0.00002  # ACTIVE signal -> RTC read in its ISR, uniform 0..this
+    rtc_tick_s: float = 1.0 / 32768.0  # the stamp's RTC resolution (read rounds down)
+    handoff_after_isr_s: float = 0.0002  # RTC read -> packet handed to the stack (lower priority)
+    event_miss_prob: float = 0.02  # the stack misses the event it was handed over for
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +124,8 @@ class Stream:
 
 
 def latency_floor_s(sensor: SensorModel, link: LinkModel) -> float:
-    return sensor.firmware_s + notification_air_s(sensor.payload_bytes, link.phy_mbps) + link.hci_s
+    firmware_s = 0.0 if sensor.event_stamped else sensor.firmware_s  # v3: after the stamp
+    return firmware_s + notification_air_s(sensor.payload_bytes, link.phy_mbps) + link.hci_s
 
 
 def simulate_stream(
@@ -121,16 +133,26 @@ def simulate_stream(
 ) -> Stream:
     """duration_s of host time of one sensor streaming over one link."""
     stamps, raws, trues, epochs = _sensor_packets(duration_s, sensor)
-    hold = rng.uniform(0.0, sensor.send_hold_max_s, stamps.size)
     scale = 1.0 + sensor.drift_ppm * 1e-6
-    handoff = np.maximum.accumulate(trues[:, -1] + hold)  # the stack takes packets in order
-    # the stamp: the sensor clock at the hand-off, as µs after the last sample (v2's
-    # queued_us, saturating at 65.535 ms)
-    queued = stamps + np.minimum((handoff - trues[:, -1]) * scale, 0.065535)
+    first_event = None
+    if sensor.event_stamped:
+        first_event, ready, stamped_host, event = _event_stamped(trues[:, -1], sensor, link, rng)
+    else:
+        hold = rng.uniform(0.0, sensor.send_hold_max_s, stamps.size)
+        handoff = np.maximum.accumulate(trues[:, -1] + hold)  # the stack takes packets in order
+        ready = handoff + sensor.firmware_s
+        stamped_host = handoff
+    # the stamp: the sensor clock at the hand-off (v2) or the event (v3), as µs after
+    # the last sample (queued_us / event_us, saturating at 65.535 ms)
+    after = (stamped_host - trues[:, -1]) * scale
+    queued = stamps + np.clip(after, 0.0, 0.065535)
+    if sensor.event_stamped:  # packets of one event carry the same stamp, exactly
+        first_of_event = np.r_[0, np.flatnonzero(np.diff(event)) + 1]
+        same = np.repeat(first_of_event, np.diff(np.r_[first_of_event, event.size]))
+        queued = np.where(after <= 0.065535, (stamps + after)[same], queued)
     if sensor.counter_period_s is not None:
         queued = np.mod(queued, sensor.counter_period_s)
-    ready = handoff + sensor.firmware_s
-    arrive = _link_layer(ready, sensor, link, rng)
+    arrive = _link_layer(ready, sensor, link, rng, first_event)
     receive = _host_side(arrive, link, rng)
     return Stream(stamps, queued, raws, trues, receive, epochs, latency_floor_s(sensor, link))
 
@@ -160,15 +182,56 @@ def _sensor_packets(
     return tuple(np.concatenate(parts) for parts in zip(*out, strict=True))  # type: ignore[return-value]
 
 
+def _interval_s(link: LinkModel) -> float:
+    """The connection interval on the host clock (the adapter's crystal is off)."""
+    return link.connection_interval_s * (1.0 + link.controller_ppm * 1e-6)
+
+
+def _event_stamped(
+    t_last: np.ndarray, s: SensorModel, link: LinkModel, rng: np.random.Generator
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """Protocol v3 firmware: (the link's first event, hand-off times, stamped times, event
+    index) per packet, host s.
+
+    Connection events are at first_event + j·ci.  The radio's ACTIVE signal
+    comes notify_lead_s before each; its ISR reads the RTC (after a latency
+    of 0 … isr_latency_max_s, rounded down to the RTC tick) and adds the lead:
+    the stamp, the event's anchor as the firmware knows it.  Every packet
+    complete by then (firmware_s after its last sample) is handed to the stack
+    handoff_after_isr_s later, in time for that event — except with
+    event_miss_prob (the stack missed it: the packet leaves an event later).
+    """
+    ci = _interval_s(link)
+    first_event = t_last[0] + s.firmware_s - rng.uniform(0.0, ci)
+    complete = t_last + s.firmware_s
+    j = np.ceil((complete + s.notify_lead_s - first_event) / ci).astype(np.int64)
+    event = first_event + j * ci  # the first event whose ACTIVE signal comes after it
+    latency = rng.uniform(0.0, s.isr_latency_max_s, int(j[-1] - j[0]) + 1)  # one per event
+    read = event - s.notify_lead_s + latency[j - j[0]]
+    tick = s.rtc_tick_s
+    read_tick = first_event + np.floor((read - first_event) / tick) * tick
+    stamped = read_tick + s.notify_lead_s
+    missed = rng.random(t_last.size) < s.event_miss_prob
+    handoff = read + s.handoff_after_isr_s + np.where(missed, s.notify_lead_s, 0.0)
+    return first_event, np.maximum.accumulate(handoff), stamped, j  # handed over in order
+
+
 def _link_layer(
-    ready: np.ndarray, s: SensorModel, link: LinkModel, rng: np.random.Generator
+    ready: np.ndarray,
+    s: SensorModel,
+    link: LinkModel,
+    rng: np.random.Generator,
+    first_event: float | None = None,
 ) -> np.ndarray:
-    """Arrival time at the host controller of every packet (NaN: never sent)."""
+    """Arrival time at the host controller of every packet (NaN: never sent).
+
+    Events at first_event + j·ci, j ≥ 1 (None: a random phase before the first packet).
+    """
     arrive = np.full(ready.shape, np.nan)
     dropped = rng.random(ready.size) < link.loss
     air = notification_air_s(s.payload_bytes, link.phy_mbps)
-    ci = link.connection_interval_s * (1.0 + link.controller_ppm * 1e-6)
-    event = ready[0] - rng.uniform(0.0, ci)
+    ci = _interval_s(link)
+    event = ready[0] - rng.uniform(0.0, ci) if first_event is None else first_event
     queue: deque[int] = deque()
     i, n = 0, ready.size
     while i < n or queue:

@@ -1,5 +1,6 @@
 """Protocol v2 firmware in the virtual sensor: the seeded send hold and the queue stamp
-(from the sensor's own clock), and v1 emulation; Packetizer holds and SendHold."""
+(from the sensor's own clock); protocol v3: hand-off at the ACTIVE signal and the
+event stamp; v1 emulation; Packetizer holds and SendHold."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bleak import BleakClient, BleakScanner
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.sources.virtual import Fate, Packetizer
 from batonsense.sources.virtual._packets import SendHold
+from batonsense.sources.virtual.sensor import NOTIFY_LEAD_S
 
 from .._scene import run, scene
 
@@ -87,6 +89,29 @@ def test_v2_sensor_stamps_the_hand_off_on_its_own_clock() -> None:
     assert np.ptp(holds) > 0.012  # spread over the hold's range, not a constant
 
 
+def test_v3_sensor_stamps_the_connection_event_on_its_own_clock() -> None:
+    s, got, status = _stream_one(3)
+    assert status.version == 3 and s.hold_max_s() == 0.0  # v3 never holds at random
+    packets = [v1.decode_packet(d) for _, d in got]
+    sent = [r for r in s.packets if r.fate is Fate.SENT]
+    assert len(packets) == len(sent) > 40 and all(d[0] == 3 for _, d in got)
+    stamps = []
+    for p, r in zip(packets, sent, strict=True):
+        last_host_s = r.sample0_host_s + (r.count - 1) / s.stream.rate_hz
+        event_host_s = r.handoff_host_s + NOTIFY_LEAD_S
+        # complete by the ACTIVE signal, notified at (or after) its event
+        assert last_host_s <= r.handoff_host_s + 1e-6 and event_host_s <= r.notify_host_s + 1e-6
+        t_last_us = r.t0_us + (r.count - 1) * round(p.period_us)
+        assert r.queued_us is None
+        assert r.event_us == s.clock.sensor_us(event_host_s, s.boot_host_s) - t_last_us
+        assert p.t_queued_us == t_last_us + r.event_us
+        stamps.append(p.t_queued_us)
+    assert np.all(np.diff(stamps) >= 0)  # events in order; packets of one event share one
+    steps = np.diff(np.unique(stamps)) * 1e-6
+    interval_s = s.connection_interval_s
+    assert np.all(np.abs(steps / interval_s - np.rint(steps / interval_s)) < 0.01)
+
+
 def test_v1_emulation_sends_version_1_without_hold() -> None:
     s, got, status = _stream_one(1)
     assert status.version == 1 and s.hold_max_s() == 0.0
@@ -100,6 +125,6 @@ def test_v1_emulation_sends_version_1_without_hold() -> None:
 def test_unknown_protocol_version_is_refused() -> None:
     async def body() -> None:
         with pytest.raises(ValueError, match="protocol_version"):
-            await scene(1, protocol_version=3)
+            await scene(1, protocol_version=4)
 
     run(body)

@@ -42,9 +42,11 @@ class PacketRecord:
     sample (s, `time.monotonic()`); t0_us: its sensor time; notify_host_s: host
     time of the notify call (None if lost); flags: the protocol flags sent;
     handoff_host_s: true host time at which the firmware handed the packet to
-    its BLE stack (after the send hold; None if not recorded); queued_us: the
-    queue stamp sent (protocol v2, µs after the last sample's sensor time),
-    None for v1 packets.
+    its BLE stack (after the send hold; v3: at the ACTIVE signal before its
+    event; None if not recorded); queued_us: the queue stamp sent (protocol
+    v2, µs after the last sample's sensor time), else None; event_us: the
+    connection-event stamp sent (protocol v3, µs after the last sample's
+    sensor time), else None.
     """
 
     seq: int
@@ -57,6 +59,7 @@ class PacketRecord:
     flags: int
     handoff_host_s: float | None = None
     queued_us: int | None = None
+    event_us: int | None = None
 
 
 class Packetizer:

@@ -8,9 +8,13 @@ samples.  What it models (host times are `now()` in s):
   origin is shared by the sensors of one scene (`start(origin_host_s)`), or
   set by the first START;
 - the sensor's own clock (`SensorClock`: offset and drift) stamps t0_us;
-- protocol v2 (default; `protocol_version=1` emulates old firmware): a seeded
-  random send hold, and `queued_us` from the sensor's own clock at the
-  hand-off to the stack (`SendHold`; `send_hold_max_s` overrides its bound);
+- protocol v3 (default): packets complete by the radio's ACTIVE signal
+  (`NOTIFY_LEAD_S` before a connection event) go in that event, stamped
+  with its time on the sensor's own clock (`event_us`); protocol v2
+  (`protocol_version=2`): a seeded random send hold, and `queued_us` from the
+  sensor's own clock at the hand-off to the stack (`SendHold`;
+  `send_hold_max_s` overrides its bound); `protocol_version=1` emulates the
+  oldest firmware (no stamp);
 - connection events every `connection_interval_s` (plus a random delay up to
   `latency_jitter_s`), each notifying at most `max_packets_per_event` of the
   packets completed by then: notifications arrive in bursts, as over a radio;
@@ -69,6 +73,7 @@ _LOG = logging.getLogger(__name__)
 _READ, _WRITE = gatt.Characteristic.READABLE, gatt.Characteristic.WRITEABLE
 _P = gatt.Characteristic.Properties
 _STEADY_CLOCK = SensorClock()
+NOTIFY_LEAD_S = 0.00174  # v3: the radio's ACTIVE signal comes this long before an event
 
 
 def advertising_data(name: str) -> bytes:
@@ -112,7 +117,7 @@ class VirtualSensor:
         now: Callable[[], float] = time.monotonic,
         open_ended: bool = False,
         packet_log: int | None = None,
-        protocol_version: int = v1.VERSION_QUEUED,
+        protocol_version: int = v1.VERSION_EVENT,
         send_hold_max_s: float | None = None,
     ) -> None:
         if protocol_version not in v1.VERSIONS:
@@ -138,6 +143,7 @@ class VirtualSensor:
         # armed by START (our protocol only: subclasses streaming other formats never hold)
         self._hold = SendHold(seed, enabled=False, max_s=send_hold_max_s)
         self._handoff_host_s = 0.0  # when the packet being sent was handed to the stack
+        self._event_host_s = 0.0  # the connection event it goes in (v3's stamp)
         self.origin_host_s: float | None = None
         self.boot_host_s = self._now()
         self.packets: list[PacketRecord] | deque[PacketRecord] = (
@@ -345,7 +351,7 @@ class VirtualSensor:
             event_s += self.connection_interval_s
             jitter_s = self._rng.uniform(0.0, self.latency_jitter_s)
             await asyncio.sleep(max(0.0, event_s + jitter_s - self._now()))
-            await self._connection_event(packetizer)
+            await self._connection_event(packetizer, event_s)
         self.finished.set()
         self._settings = replace(self._settings, state=v1.State.IDLE)
 
@@ -354,14 +360,19 @@ class VirtualSensor:
         packet_s = self._settings.samples_per_packet / self.stream.rate_hz
         return self._hold.bound_s(packet_s, self.connection_interval_s)
 
-    async def _connection_event(self, packetizer: Packetizer) -> None:
-        """Notify up to max_packets_per_event packets handed to the stack by now."""
+    async def _connection_event(self, packetizer: Packetizer, event_s: float) -> None:
+        """Notify up to max_packets_per_event packets handed to the stack by now
+        (v3: by the ACTIVE signal before this event, at event_s)."""
+        stamped = self.protocol_version == v1.VERSION_EVENT
+        ready_by_s = event_s - NOTIFY_LEAD_S if stamped else self._now()
+        self._event_host_s = event_s
         for _ in range(self.max_packets_per_event):
             hold_s = self._hold.hold_s
-            bounds = packetizer.take_ready(self._now(), hold_s)
+            bounds = packetizer.take_ready(ready_by_s, hold_s)
             if bounds is None:
                 return
-            self._handoff_host_s = packetizer.host_s(bounds[1] - 1) + hold_s
+            last_s = packetizer.host_s(bounds[1] - 1) + hold_s
+            self._handoff_host_s = ready_by_s if stamped else last_s
             self._hold.next(self.hold_max_s())
             await self._send(packetizer, *bounds)
 
@@ -370,11 +381,15 @@ class VirtualSensor:
         sample0_host_s = packetizer.host_s(first)
         t0_us = self.clock.sensor_us(sample0_host_s, self.boot_host_s)
         period_us = round(1e6 / self.stream.rate_hz)
-        queued_us = None
+        queued_us = event_us = None
+        t_last_us = t0_us + (end - first - 1) * period_us
         if self.protocol_version == v1.VERSION_QUEUED:
             queued_us = SendHold.queued_us(
-                self.clock.sensor_us(handoff_host_s, self.boot_host_s),
-                t0_us + (end - first - 1) * period_us,
+                self.clock.sensor_us(handoff_host_s, self.boot_host_s), t_last_us
+            )
+        elif self.protocol_version == v1.VERSION_EVENT:
+            event_us = SendHold.queued_us(  # same clamp: 0..65535 µs after the last sample
+                self.clock.sensor_us(self._event_host_s, self.boot_host_s), t_last_us
             )
         flags = self._pending_flags | (
             int(v1.Flag.LOW_BATTERY) if self.battery_percent() < 10 else 0
@@ -394,12 +409,17 @@ class VirtualSensor:
                 gyro_range_dps=s.gyro_range_dps,
                 flags=flags,
                 queued_us=queued_us,
+                event_us=event_us,
             )
             notified = self._now()
             await self.device.notify_subscribers(self._data_char, payload)
         fate = Fate.LOST if lost else Fate.SENT
         record = PacketRecord(seq, first, end - first, sample0_host_s, t0_us, notified, fate, flags)
-        self.packets.append(replace(record, handoff_host_s=handoff_host_s, queued_us=queued_us))
+        self.packets.append(
+            replace(
+                record, handoff_host_s=handoff_host_s, queued_us=queued_us, event_us=event_us
+            )
+        )
 
     # ------------------------------------------------------------- scripted
 

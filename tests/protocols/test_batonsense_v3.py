@@ -1,0 +1,152 @@
+"""Protocol version 3 (connection-event stamp): the worked example of
+firmware_notes/protocol.md, byte vectors, round trips, fuzz, v1/v2 still decoding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from batonsense.errors import DecodeError
+from batonsense.protocols import batonsense_v1 as v1
+
+from .test_batonsense_v1 import EXAMPLE as EXAMPLE_V1
+from .test_batonsense_v2 import EXAMPLE as EXAMPLE_V2
+
+# The version 3 worked example in firmware_notes/protocol.md: the v1 example's
+# packet, handed over for the connection event whose anchor is 8342 µs after
+# its last sample.
+EXAMPLE = bytes.fromhex(
+    "03 02 07 00 15 cd 5b 07 00 00 96 20 88 13 02 33"
+    "00 00 00 00 00 08 00 00 00 00 00 00"
+    "00 f8 00 00 00 00 a4 00 00 00 00 c0"
+)
+
+
+def test_worked_example_decodes_to_hand_computed_values() -> None:
+    p = v1.decode_packet(EXAMPLE)
+    assert p.protocol == "batonsense_v1" and p.seq == 7 and p.notes == ("start",)
+    assert p.t_sensor_us.tolist() == [123_456_789.0, 123_461_789.0]
+    assert p.t_queued_us == 123_461_789 + 8342  # the clock fit's sync time: the event
+    h = v1.decode_header(EXAMPLE)
+    assert (h.version, h.event_us, h.queued_us) == (3, 8342, None)
+    assert h.sync_after_last_us == 8342
+    q = v1.decode_packet(EXAMPLE_V1)
+    np.testing.assert_array_equal(p.acc_mps2, q.acc_mps2)
+    np.testing.assert_array_equal(p.gyro_radps, q.gyro_radps)
+
+
+def test_worked_example_is_what_the_encoder_writes() -> None:
+    data = v1.encode_counts(
+        seq=7,
+        t0_us=123_456_789,
+        period_us=5000,
+        acc_counts=np.array([[0, 0, 2048], [-2048, 0, 0]]),
+        gyro_counts=np.array([[0, 0, 0], [164, 0, -16384]]),
+        flags=v1.Flag.START,
+        event_us=8342,
+    )
+    assert data == EXAMPLE
+    assert len(data) == len(EXAMPLE_V1)  # v3 packets are no bigger
+
+
+def test_versions_1_and_2_still_decode_as_before() -> None:
+    h1, h2 = v1.decode_header(EXAMPLE_V1), v1.decode_header(EXAMPLE_V2)
+    assert (h1.version, h1.queued_us, h1.event_us, h1.sync_after_last_us) == (1, None, None, None)
+    assert (h2.version, h2.queued_us, h2.event_us, h2.sync_after_last_us) == (2, 3217, None, 3217)
+    assert v1.decode_packet(EXAMPLE_V1).t_queued_us is None
+    assert v1.decode_packet(EXAMPLE_V2).t_queued_us == 123_461_789 + 3217
+    # v3 differs from v2 only in the version byte and the stamp's meaning
+    assert EXAMPLE_V2[1:10] == EXAMPLE[1:10] and EXAMPLE_V2[12:] == EXAMPLE[12:]
+
+
+def test_encoder_rejects_what_version_3_cannot_carry() -> None:
+    z = np.zeros((2, 3))
+    ok = {"seq": 0, "t0_us": 0, "period_us": 5000, "acc_mps2": z, "gyro_radps": z}
+    assert v1.encode_packet(**ok, event_us=0)[0] == 3
+    assert v1.encode_packet(**{**ok, "t0_us": 2**48 - 1}, event_us=65535)[0] == 3
+    for bad in ({"t0_us": 2**48}, {"event_us": 65536}, {"event_us": -1}, {"queued_us": 5}):
+        with pytest.raises(ValueError):
+            v1.encode_packet(**{**ok, "event_us": 0, **bad})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (EXAMPLE[:15], "need 16 bytes"),
+        (EXAMPLE[:12] + b"\x00\x00" + EXAMPLE[14:], "period 0"),
+        (EXAMPLE[:14] + b"\x00" + EXAMPLE[15:], "no samples"),
+        (EXAMPLE[:15] + b"\x34" + EXAMPLE[16:], "range codes"),
+        (EXAMPLE[:-1], "need 40 bytes, got 39"),
+        (EXAMPLE + b"\x00" * 12, "need 40 bytes, got 52"),
+        (b"\x04" + EXAMPLE[1:], "unsupported version 4"),
+    ],
+)
+def test_malformed_v3_packets_raise_decode_error(data: bytes, message: str) -> None:
+    with pytest.raises(DecodeError, match=message):
+        v1.decode_packet(data)
+
+
+samples = st.integers(1, v1.MAX_SAMPLES_PER_PACKET).flatmap(
+    lambda n: st.tuples(hnp.arrays(np.int16, (n, 3)), hnp.arrays(np.int16, (n, 3)))
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    counts=samples,
+    seq=st.integers(0, 0xFFFF),
+    t0_us=st.integers(0, 2**48 - 1),
+    period_us=st.integers(1, 0xFFFF),
+    event_us=st.integers(0, 0xFFFF),
+    flags=st.integers(0, 0xFF),
+)
+def test_round_trip(counts, seq, t0_us, period_us, event_us, flags) -> None:
+    acc, gyro = counts
+    data = v1.encode_counts(
+        seq=seq,
+        t0_us=t0_us,
+        period_us=period_us,
+        acc_counts=acc,
+        gyro_counts=gyro,
+        flags=flags,
+        event_us=event_us,
+    )
+    assert len(data) == 16 + 12 * len(acc) and data[0] == 3
+    h = v1.decode_header(data)
+    assert (h.seq, h.t0_us, h.period_us, h.count, int(h.flags), h.event_us) == (
+        seq,
+        t0_us,
+        period_us,
+        len(acc),
+        flags,
+        event_us,
+    )
+    p = v1.decode_packet(data)
+    np.testing.assert_array_equal(np.rint(p.acc_mps2 / v1.acc_lsb_mps2(16)), acc)
+    np.testing.assert_array_equal(np.rint(p.gyro_radps / v1.gyro_lsb_radps(2000)), gyro)
+    assert p.t_queued_us == t0_us + (len(acc) - 1) * period_us + event_us
+    assert p.t_queued_us >= p.t_sensor_us[-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(min_size=0, max_size=260))
+def test_arbitrary_bytes_with_version_3_decode_or_raise_decode_error(data: bytes) -> None:
+    data = b"\x03" + data
+    try:
+        p = v1.decode_packet(data)
+    except DecodeError as exc:
+        assert str(exc)
+        return
+    n = len(p)
+    assert 1 <= n <= 0xFF and len(data) == 16 + 12 * n
+    assert p.t_queued_us is not None and p.t_queued_us >= p.t_sensor_us[-1]
+    assert np.all(np.isfinite(p.acc_mps2)) and np.all(np.isfinite(p.gyro_radps))
+
+
+def test_status_reports_version_3() -> None:
+    s = v1.Status(v1.State.STREAMING, 200, 16, 2000, 4, 0, version=3)
+    data = v1.encode_status(s)
+    assert data[0] == 3 and v1.decode_status(data) == s
