@@ -132,7 +132,8 @@ def _mapper_errors(stream: Stream) -> tuple[list[np.ndarray], list[np.ndarray], 
     lag = (stream.sample_raw_s.shape[1] - 1 - np.arange(stream.sample_raw_s.shape[1])) * period
     for p in stream.received:
         got = stream.receive_s[p]
-        m.observe(queued[p], got)  # v2/v3: the stamp; v1 (no hold): the last sample's time
+        # v2/v3: the stamp (v3: a connection event's); v1 (no hold): the last sample's time
+        m.observe(queued[p], got, event_stamp=stream.event_stamped)
         err.append(m.to_host_s(stream.sample_raw_s[p]) - stream.true_host_s[p])
         raw_err.append(got - lag - stream.true_host_s[p])  # receive-time stamping
         rx.append(np.full(lag.shape, got))

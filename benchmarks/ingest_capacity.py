@@ -202,7 +202,8 @@ class Pipeline:
         assert packet.t_sensor_us is not None
         stamp = packet.t_queued_us
         host_t = self.mappers[sensor].map_block(
-            packet.t_sensor_us * 1e-6, host_s, None if stamp is None else stamp * 1e-6
+            packet.t_sensor_us * 1e-6, host_s, None if stamp is None else stamp * 1e-6,
+            event_stamp="event_stamp" in packet.notes,
         )
         t1 = time.thread_time()
         block = SensorStream(sensor, host_t, packet.acc_mps2, packet.gyro_radps)

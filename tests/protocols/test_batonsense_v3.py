@@ -27,7 +27,7 @@ EXAMPLE = bytes.fromhex(
 
 def test_worked_example_decodes_to_hand_computed_values() -> None:
     p = v1.decode_packet(EXAMPLE)
-    assert p.protocol == "batonsense_v1" and p.seq == 7 and p.notes == ("start",)
+    assert p.protocol == "batonsense_v1" and p.seq == 7 and p.notes == ("start", "event_stamp")
     assert p.t_sensor_us.tolist() == [123_456_789.0, 123_461_789.0]
     assert p.t_queued_us == 123_461_789 + 8342  # the clock fit's sync time: the event
     h = v1.decode_header(EXAMPLE)

@@ -21,7 +21,10 @@ def run_live(
     rx, err = [], []
     for p in stream.received:
         stamp = float(stream.queued_raw_s[p]) if queued else None
-        mapped = mapper.map_block(stream.sample_raw_s[p], stream.receive_s[p], stamp)
+        mapped = mapper.map_block(
+            stream.sample_raw_s[p], stream.receive_s[p], stamp,
+            event_stamp=queued and stream.event_stamped,
+        )
         err.append(mapped - stream.true_host_s[p])
         rx.append(np.full(mapped.shape, stream.receive_s[p]))
     return np.concatenate(rx), np.concatenate(err)

@@ -110,7 +110,7 @@ class SensorPipeline(_Notifications):
         n_resets = len(self._mapper.resets)
         sync_s = self._sync_time_s(packet, float(t_sensor_s[-1]))
         if sync_s is not None:
-            self._mapper.observe(sync_s, host_s)
+            self._mapper.observe(sync_s, host_s, event_stamp="event_stamp" in packet.notes)
         if len(self._mapper.resets) > n_resets:
             self._on_clock_reset(self._mapper.resets[-1].reason)
             contiguous = False

@@ -291,6 +291,8 @@ def decode_packet(data: bytes) -> DecodedPacket:
     counts = np.frombuffer(data, dtype="<i2", offset=HEADER_SIZE).reshape(h.count, 6)
     t = h.t0_us + h.period_us * np.arange(h.count, dtype=np.float64)
     notes = tuple(note for flag, note in _FLAG_NOTES.items() if flag in h.flags)
+    if h.event_us is not None:
+        notes += ("event_stamp",)  # t_queued_us is a connection event's anchor (v3)
     return DecodedPacket(
         protocol=PROTOCOL,
         t_sensor_us=t,

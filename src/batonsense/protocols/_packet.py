@@ -28,7 +28,8 @@ class DecodedPacket:
     gyroscope data (a Polar ACC frame).
     seq: the packet's sequence number if the protocol has one (ours: uint16, wraps).
     period_us: nominal sample period in µs if the packet or the caller states it.
-    notes: short machine-readable remarks, e.g. "boot", "overflow", "compressed".
+    notes: short machine-readable remarks, e.g. "boot", "overflow", "compressed",
+    "event_stamp" (t_queued_us is a connection event's anchor: our version 3).
     extra: protocol-specific arrays, e.g. WitMotion's "angles_rad" (N, 3).
     t_queued_us: the sensor time in µs the host's clock sync fits on instead of
     the last sample's time, or None if the packet has none: our protocol

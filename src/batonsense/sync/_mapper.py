@@ -10,7 +10,6 @@ import numpy as np
 from ._hull import envelope_line
 from ._lattice import EventLattice
 from ._records import HOST_CLOCK, ClockFit, ClockReset, ResetReason, SyncState
-from ._stamps import StampLattice
 from ._window import EnvelopeWindow
 
 
@@ -56,10 +55,13 @@ class ClockMapper:
     its event instead of its receive time, which takes the OS delay out of
     the fit (no effect until the lattice locks, after a few seconds, nor
     below ~15 ms intervals; `n_event_timed` counts the packets it timed).
-    The lattice is not used while the sync times are themselves connection-event
-    stamps (protocol v3: `StampLattice`, `event_stamped`): the stamp already
-    names the event, and the envelope of the receive times is tighter than the
-    lattice's own error (benchmarks/clock_sync.py, v3 rows).
+    The lattice is not used for a packet whose sync time is itself a
+    connection-event stamp (protocol v3, `observe(..., event_stamp=True)`;
+    the decoder marks such packets): the stamp already names the event, and
+    the envelope of the receive times is tighter than the lattice's own error
+    (benchmarks/clock_sync.py, v3 rows).  The caller says so: guessing it from
+    the times mistook the regular times of de-jittered WitMotion notifications
+    and of crystal-timed v1 IMUs for stamps and cost them their lattice.
     Receive times (`host_receive_s`) are what the caller always passes.
     """
 
@@ -101,26 +103,29 @@ class ClockMapper:
         self._late_count = 0
         self._window: EnvelopeWindow | None = None
         self.lattice: EventLattice | None = EventLattice() if event_lattice else None
-        self._stamps = StampLattice(wrap_period_s=wrap_period_s)
+        self.event_stamped = False  # the last packet's sync time was an event stamp (v3)
         self.n_event_timed = 0  # packets fitted at their estimated connection event
 
     # -- input ---------------------------------------------------------------
 
-    def observe(self, sensor_time_s: float, host_receive_s: float) -> ClockReset | None:
+    def observe(
+        self, sensor_time_s: float, host_receive_s: float, *, event_stamp: bool = False
+    ) -> ClockReset | None:
         """Add one packet: raw sensor time (s) it was ready to leave, host receive time (s).
 
         The ready time is the packet's queue stamp when it has one, else its
-        last sample's time (class docstring).
+        last sample's time (class docstring); event_stamp: it is the anchor of
+        the connection event the packet was handed over for (protocol v3).
         Returns the reset it caused (also appended to `resets`), else None.
         """
         raw, host = float(sensor_time_s), float(host_receive_s)
         if not (math.isfinite(raw) and math.isfinite(host)):
             self.n_rejected += 1
             return None
-        self._stamps.push(raw)
+        self.event_stamped = bool(event_stamp)
         if self.lattice is not None:
             self.lattice.push(host)
-            event = None if self.event_stamped else self.lattice.event_time(host)
+            event = None if event_stamp else self.lattice.event_time(host)
             if event is not None:
                 host = event
                 self.n_event_timed += 1
@@ -131,11 +136,6 @@ class ClockMapper:
         if reason is not None:
             return self._reset(raw, host, reason)
         return None
-
-    @property
-    def event_stamped(self) -> bool:
-        """The sync times are connection-event stamps (v3 firmware): no host lattice."""
-        return self._stamps.on_lattice
 
     def link_changed(self) -> None:
         """The link's connection events changed (a reconnect: a new connection, a new
@@ -149,17 +149,20 @@ class ClockMapper:
         sensor_times_s: np.ndarray,
         host_receive_s: float,
         queued_sensor_s: float | None = None,
+        *,
+        event_stamp: bool = False,
     ) -> np.ndarray:
         """Observe a packet and return all its samples on the host clock.
 
         sensor_times_s: raw sample times of one packet in s, in order;
         queued_sensor_s: the packet's queue stamp (raw sensor s) if it has one
-        — observed instead of the last sample's time.  Returns host monotonic
+        — observed instead of the last sample's time; event_stamp: that stamp
+        is a connection event's anchor (protocol v3).  Returns host monotonic
         times in s (float64, same shape as sensor_times_s).
         """
         t = np.asarray(sensor_times_s, dtype=np.float64)
         if queued_sensor_s is not None:
-            self.observe(queued_sensor_s, host_receive_s)
+            self.observe(queued_sensor_s, host_receive_s, event_stamp=event_stamp)
         elif t.size:
             self.observe(float(t[-1]), host_receive_s)
         return self.to_host_s(t)

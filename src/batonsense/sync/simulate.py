@@ -115,6 +115,7 @@ class Stream:
     epoch: np.ndarray
     latency_floor_s: float
     meta: dict[str, float] = field(default_factory=dict)
+    event_stamped: bool = False  # queued_raw_s are connection-event stamps (v3)
 
     @property
     def received(self) -> np.ndarray:
@@ -154,7 +155,10 @@ def simulate_stream(
         queued = np.mod(queued, sensor.counter_period_s)
     arrive = _link_layer(ready, sensor, link, rng, first_event)
     receive = _host_side(arrive, link, rng)
-    return Stream(stamps, queued, raws, trues, receive, epochs, latency_floor_s(sensor, link))
+    return Stream(
+        stamps, queued, raws, trues, receive, epochs, latency_floor_s(sensor, link),
+        event_stamped=sensor.event_stamped,
+    )
 
 
 def _sensor_packets(
