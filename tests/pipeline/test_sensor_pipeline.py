@@ -203,3 +203,37 @@ def test_a_restart_forgets_the_connection_event_lattice() -> None:
     assert lattice is not None and lattice.locked
     path.feed(107.0, packet(300, 300 * N * PERIOD_US, v1.Flag.START))
     assert not lattice.locked and path.stats.clock_resets == 0
+
+
+def _event_stamped_run(v3: bool) -> tuple[np.ndarray, SensorPipeline]:
+    """12 s of packets handed over at their connection event, received after a jittery
+    OS delay; v3 packets carry that event as their stamp, v2 the same time as a queue stamp."""
+    path = SensorPipeline("b", warmup_s=2.0)
+    rng = np.random.default_rng(3)
+    t: list[np.ndarray] = []
+    for k in range(600):
+        t0_us = k * N * PERIOD_US
+        ready_s = (t0_us + (N - 1) * PERIOD_US) * 1e-6
+        event_s = PHASE_S + CI_S * np.ceil((ready_s - PHASE_S) / CI_S)
+        stamp_us = round((event_s - ready_s) * 1e6)
+        z = np.zeros((N, 3))
+        data = v1.encode_packet(
+            seq=k, t0_us=t0_us, period_us=PERIOD_US, acc_mps2=z, gyro_radps=z,
+            **({"event_us": stamp_us} if v3 else {"queued_us": stamp_us}),
+        )
+        block = path.feed(100.0 + event_s + FLOOR_S + rng.exponential(0.002), data)
+        if block is not None:
+            t.append(block.t_s)
+    mapped = np.concatenate(t)
+    truth = 100.0 + np.arange(len(mapped)) * PERIOD_US * 1e-6
+    return (mapped - truth - FLOOR_S)[truth - 100.0 >= 10.0], path
+
+
+def test_v3_event_stamps_are_fitted_without_the_host_event_lattice() -> None:
+    """The decoder marks v3 packets and the pipeline says so to the clock mapper,
+    which then fits the stamp directly; a v2 queue stamp keeps the host's lattice."""
+    err, path = _event_stamped_run(v3=True)
+    assert path._mapper.event_stamped and path._mapper.n_event_timed == 0
+    assert np.percentile(np.abs(err), 95) < 0.2e-3
+    _, path_v2 = _event_stamped_run(v3=False)
+    assert not path_v2._mapper.event_stamped and path_v2._mapper.n_event_timed > 0
