@@ -59,3 +59,27 @@ def test_a_holder_sensor_gone_for_longer_lets_a_real_pass_through() -> None:
     assert (events[0].giver_wrist, events[0].receiver_wrist) == (0, 1)
     # taken over once the outage is longer than blind_max_s, not before
     assert events[0].receiver_first_s >= 79 * HOP_S + tracker.blind_max_s - 1e-9
+
+
+def _slowing_side_by_side(energy_radps2: float) -> FrameFeatures:
+    """BEA holds; from 1 s ANA's wrist couples 0.98 and BEA's falls to 0.86."""
+    n = 150
+    kappa = np.column_stack([np.full(n, 0.3), np.full(n, 0.99)])
+    kappa[50:] = [0.98, 0.86]
+    ff = _frames(kappa, np.ones((n, 2), dtype=bool))
+    ff.baton_energy[50:] = energy_radps2
+    return ff
+
+
+def test_a_nearly_still_baton_does_not_change_hands() -> None:
+    # two runners slowing to a stop side by side: the baton barely rotates
+    # (0.6 (rad/s)^2) and both wrists sway with it
+    tracker = HolderTracker(["ANA", "BEA"])
+    assert tracker.update(_slowing_side_by_side(0.6), HOP_S) == []
+    assert tracker.holder == "BEA"
+
+
+def test_the_same_couplings_at_running_energy_are_a_pass() -> None:
+    tracker = HolderTracker(["ANA", "BEA"])
+    events = tracker.update(_slowing_side_by_side(20.0), HOP_S)
+    assert len(events) == 1 and (events[0].giver_wrist, events[0].receiver_wrist) == (1, 0)

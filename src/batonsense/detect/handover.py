@@ -190,6 +190,17 @@ def _change_step(t: np.ndarray, change: np.ndarray, r0: int, r1: int) -> tuple[i
 # residual's dω/dt is a central difference, half a grid step early) is within
 # the resolution, and the sharper gyro step places it better.
 ACC_LEADS_GYRO_S = (0.005, 0.03)
+# The gyros part within this long after the grip goes (their lag measured 6-60 ms).
+# An acceleration step further before the gyro's is something in the overlap (the
+# receiver tugs, a regrip), so the parting is searched again from this long before
+# the gyro's step.  Session 4: on 158 passes of never-used seeds, release p95
+# 16.0 -> 13.1 ms at >= 200 Hz and 77 -> 70 ms at 100 Hz (> 15 ms: 5 -> 4, 15 -> 10);
+# 0.06-0.12 s gave the same within a few ms.
+FAR_LEAD_S = 0.08
+# ... and only a clear acceleration step (contrast >= this) overrules a sharper gyro
+# step it leads: with the search ending 20 ms after the rough release, a 1.9× wobble
+# 10 ms before a 140× gyro step (a hand turning away, no force to lose) had won.
+LEAD_MIN_CONTRAST = 2.5
 
 
 def _release(
@@ -201,21 +212,33 @@ def _release(
     gyro (rad/s) residuals.  While the hand grips, both change only by noise
     and slow drift (the wrist flexing), whatever the lever-arm error; when it
     lets go it moves on its own.  Searched from just after the contact's
-    ringing (25 ms) to just after the gyro level's step, which can lag the
-    release but not precede it by much.  A hand that opens while pulled apart
+    ringing (25 ms) to 20 ms after the gyro level's step (rough_rel), which
+    can lag the release but not precede it by much: a longer search also takes
+    in the free hand moving on after the release, a second, bigger rise that a
+    single split prefers (suite release p95 at 100 Hz 80 -> 18 ms with 20 ms
+    instead of 50).  An acceleration step more than 30 ms before the gyro's
+    step is searched again from FAR_LEAD_S before it.  A hand that opens while pulled apart
     shows it first in the accelerometers (the grip force vanishes); the gyro
     decides only when its step is clearly (2×) sharper and the acceleration's
     step does not lead it by 5-30 ms, e.g. a hand that just turns away
     without any force to lose.
     """
-    r0, r1 = _window(t, after_s + 0.025, max(rough_rel + 0.05, after_s + 0.1))
+    r0, r1 = _window(t, after_s + 0.025, max(rough_rel + 0.02, after_s + 0.1))
     if r1 - r0 <= 6:
         return rough_rel
     k, contrast = _change_step(t, change_acc, r0, r1)
     k_gyro, contrast_gyro = _change_step(t, change_gyro, r0, r1)
-    # the grip force vanishes at the release, the rotations part a little later: an
+    if float(t[k_gyro] - t[k]) > ACC_LEADS_GYRO_S[1]:
+        # too early to be this parting (a tug in the overlap): search again near the gyro's
+        lo = max(r0, int(np.searchsorted(t, t[k_gyro] - FAR_LEAD_S)))
+        if r1 - lo > 6:
+            k, contrast = _change_step(t, change_acc, lo, r1)
+    # the grip force vanishes at the release, the rotations part a little later: a clear
     # acceleration step 5-30 ms before the gyro's is the same parting, seen first
-    acc_leads = ACC_LEADS_GYRO_S[0] < float(t[k_gyro] - t[k]) <= ACC_LEADS_GYRO_S[1]
+    acc_leads = (
+        ACC_LEADS_GYRO_S[0] < float(t[k_gyro] - t[k]) <= ACC_LEADS_GYRO_S[1]
+        and contrast >= LEAD_MIN_CONTRAST
+    )
     if contrast_gyro > 2.0 * contrast and not acc_leads:
         k = k_gyro
     return _sub(t, k)

@@ -39,6 +39,10 @@ class HolderTracker:
     """Causal state machine over frames.  Parameters are physical, not tuned per sensor.
 
     min_energy_radps2: below this mean |ω|² the baton barely rotates and coupling says nothing.
+    min_switch_energy_radps2: a *new* athlete takes over only while the baton rotates at
+    least this much (RMS 1.4 rad/s).  A pass at a run swings it far more (396 simulated
+    hand-overs: at least 3.8, median 63 (rad/s)²); two runners slowing to a stop side by
+    side sway the baton and both wrists alike, and at 0.6 one read as a pass.
     kappa_on: coupling needed to call a wrist the holder; margin: lead over other athletes.
     kappa_switch: coupling a *new* athlete needs to take over from the holder: the
     gripping hand reaches ~0.99, while the holder's free arm (a near-mirror swing)
@@ -52,6 +56,7 @@ class HolderTracker:
 
     athletes: list[str]
     min_energy_radps2: float = 0.5
+    min_switch_energy_radps2: float = 2.0
     kappa_on: float = 0.8
     kappa_switch: float = 0.97
     margin: float = 0.08
@@ -121,7 +126,10 @@ class HolderTracker:
                 self.still_seen = False  # 'still' only counts between two holders
                 self.cand, self.cand_count = None, 0
                 continue
-            if self.holder is not None and ff.kappa[i, w] < self.kappa_switch:
+            if self.holder is not None and (
+                ff.kappa[i, w] < self.kappa_switch
+                or ff.baton_energy[i] < self.min_switch_energy_radps2
+            ):
                 continue
             if ath != self.cand:
                 self.cand, self.cand_wrist, self.cand_first_s, self.cand_count = ath, w, t, 0
