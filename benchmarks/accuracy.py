@@ -20,7 +20,7 @@ baseline's verdicts are shown for comparison only):
   above; median <= 10 ms and p95 <= 25 ms at 100 Hz (a recording's band is set
   by its slowest sensor).
 
-    .venv/bin/python benchmarks/accuracy.py [--quick] [--json PATH] [--strict]
+    .venv/bin/python benchmarks/accuracy.py [--quick] [--json PATH] [--strict] [--fresh K]
 
 Exit code 0 always (it is a report); with --strict, 1 if any batonsense check fails.
 """
@@ -331,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, metavar="PATH", help="save all figures as JSON")
     ap.add_argument("--strict", action="store_true", help="exit 1 if any batonsense check fails")
     ap.add_argument("--only", nargs="+", metavar="SCENARIO", help="run only these scenarios")
+    ap.add_argument(
+        "--fresh", type=int, default=0, metavar="K",
+        help="the same scenarios on other seeds (each seed + 10000*K): a check on data "
+        "nobody tuned on; use a K nobody used yet (see the README)",
+    )
     args = ap.parse_args(argv)
 
     console = Console(width=max(Console().width, 160))
@@ -342,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.only and case.scenario not in args.only:
                 continue
             seeds = case.quick_seeds if args.quick and case.quick_seeds else case.seeds
+            seeds = tuple(s + 10_000 * args.fresh for s in seeds)
             ov = case.quick_overrides if args.quick and case.quick_overrides else case.overrides
             for seed in seeds:
                 tmp = Path(td) / f"{case.scenario}-{seed}"
@@ -356,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(run)
                 err.print(f"[dim]{case.scenario} seed {seed}: {run.n_true} exchanges, "
                           f"{run.duration_s:.0f} s, {time.perf_counter() - t0:.1f} s[/]")
+    if args.fresh:
+        console.print(f"[bold]fresh seeds (+{10_000 * args.fresh}): not the fixed suite[/]")
     doc = report(runs, console, args.quick, skipped)
+    doc["fresh"] = args.fresh
     if args.json:
         args.json.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
         console.print(f"figures saved to {args.json}")
