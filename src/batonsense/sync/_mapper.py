@@ -82,6 +82,7 @@ class ClockMapper:
         event_lattice: bool = True,
         drift_sd_ppm: float = 30.0,
         averaged_until_s: float = 60.0,
+        averaged_refit_s: float = 0.25,
     ) -> None:
         if horizon_s <= 0 or block_s <= 0 or drift_bound_ppm < 0:
             raise ValueError("horizon_s and block_s must be > 0, drift_bound_ppm >= 0")
@@ -96,6 +97,8 @@ class ClockMapper:
         self.block_s = block_s
         self.drift_sd = drift_sd_ppm * 1e-6
         self.averaged_until_s = averaged_until_s
+        self.averaged_refit_s = averaged_refit_s
+        self._u_averaged = -math.inf  # window time of the last drift-averaged fit
         self.resets: list[ClockReset] = []
         self.n_rejected = 0  # non-finite inputs, ignored
         self._epoch = -1
@@ -234,6 +237,7 @@ class ClockMapper:
         self._window.push(0.0, 0.0)
         self._intercept, self._slope = 0.0, self._drift_prior
         self._state = SyncState.OFFSET_ONLY
+        self._u_averaged = -math.inf
 
     def _reset(self, raw: float, host: float, reason: ResetReason) -> ClockReset:
         if self._state is SyncState.TRACKING:
@@ -265,7 +269,7 @@ class ClockMapper:
         self._late_count = 0
         self._raw_last, self._unwrapped_last = raw, unwrapped
         w.push(u, d)
-        self._refit()
+        self._refit(below_line=gap < 0.0)
         return None
 
     def _unwrap_forward(self, raw: float, host: float) -> float | None:
@@ -291,17 +295,26 @@ class ClockMapper:
             delta = (delta + period / 2) % period - period / 2
         return self._unwrapped_last + delta
 
-    def _refit(self) -> None:
+    def _refit(self, below_line: bool = True) -> None:
+        """Fit the line again.  The drift-averaged fit (the costly one: a drift grid
+        times the hull) is redone for a point below the line, which moves the
+        envelope, else at most every `averaged_refit_s` of sensor time: a point above
+        the line only nudges the weights (benchmarks/ingest_capacity.py: sync was
+        45 µs a packet refitting every one)."""
         w = self._window
         assert w is not None
-        hx, hy = w.hull()
         span = w.u_last - w.u_first
         tracking = span >= self.drift_min_span_s
+        averaged = self.drift_sd > 0 and (not tracking or span < self.averaged_until_s)
+        if averaged and not below_line and w.u_last - self._u_averaged < self.averaged_refit_s:
+            return
+        hx, hy = w.hull()
         self._state = SyncState.TRACKING if tracking else SyncState.OFFSET_ONLY
-        if self.drift_sd > 0 and len(hx) >= 2 and (not tracking or span < self.averaged_until_s):
+        if averaged and len(hx) >= 2:
             line = self._drift_averaged_line(np.asarray(hx), np.asarray(hy), inner_only=tracking)
             if line is not None:
                 self._intercept, self._slope = line
+                self._u_averaged = w.u_last
                 return
         lo, hi = (-self.drift_bound, self.drift_bound) if tracking else (self._drift_prior,) * 2
         mean_u = w.sum_u / w.n
