@@ -52,12 +52,12 @@ def test_a_holder_sensor_gone_for_longer_lets_a_real_pass_through() -> None:
     kappa = np.column_stack([np.full(n, 0.99), np.full(n, 0.3)])
     valid = np.ones((n, 2), dtype=bool)
     valid[80:, 0] = False  # ANA's sensor disconnects at 1.6 s and stays away
-    kappa[135:, 1] = 0.99  # BEA takes the baton at 2.7 s, 1.1 s into the outage
+    kappa[100:, 1] = 0.99  # BEA takes the baton at 2.0 s, 0.4 s into the outage
     tracker = HolderTracker(["ANA", "BEA"])
     events = tracker.update(_frames(kappa, valid), HOP_S)
     assert len(events) == 1 and isinstance(events[0], Handover)
     assert (events[0].giver_wrist, events[0].receiver_wrist) == (0, 1)
-    # taken over once the outage is longer than blind_max_s, not before
+    # taken over once the outage is longer than blind_max_s (at 2.58 s), not at 2.0 s
     assert events[0].receiver_first_s >= 79 * HOP_S + tracker.blind_max_s - 1e-9
 
 
@@ -83,3 +83,32 @@ def test_the_same_couplings_at_running_energy_are_a_pass() -> None:
     tracker = HolderTracker(["ANA", "BEA"])
     events = tracker.update(_slowing_side_by_side(20.0), HOP_S)
     assert len(events) == 1 and (events[0].giver_wrist, events[0].receiver_wrist) == (1, 0)
+
+
+def test_a_gap_in_the_gripping_wrist_does_not_move_the_hold_to_the_free_arm() -> None:
+    # ANA wears both wrists and grips with the left (wrist 0); while the left has a
+    # gap the right (free arm) couples 0.88, BEA walks in step at 0.98
+    n = 200
+    kappa = np.column_stack([np.full(n, 0.99), np.full(n, 0.5), np.full(n, 0.3)])
+    valid = np.ones((n, 3), dtype=bool)
+    valid[60:110, 0] = False
+    kappa[60:110, 1] = 0.88
+    kappa[75:110, 2] = 0.98
+    tracker = HolderTracker(["ANA", "ANA", "BEA"])
+    assert tracker.update(_frames(kappa, valid), HOP_S) == []
+    assert tracker.holder == "ANA" and tracker.holder_wrist == 0
+
+
+def test_a_few_frames_long_ago_do_not_date_a_later_pass() -> None:
+    # BEA leads for 3 frames at 1 s (5 confirm), both then couple alike for 5 s
+    # (in step), and BEA takes the baton at 6 s: the pass is at 6 s, not 1 s
+    n = 400
+    kappa = np.column_stack([np.full(n, 0.99), np.full(n, 0.3)])
+    kappa[50:53] = [0.85, 0.99]
+    kappa[53:300] = [0.99, 0.98]
+    kappa[300:] = [0.5, 0.99]
+    tracker = HolderTracker(["ANA", "BEA"])
+    events = tracker.update(_frames(kappa, np.ones((n, 2), dtype=bool)), HOP_S)
+    assert len(events) == 1
+    assert abs(events[0].receiver_first_s - 300 * HOP_S) < 1e-9
+    assert events[0].giver_last_s < 300 * HOP_S

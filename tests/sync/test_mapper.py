@@ -287,7 +287,7 @@ def test_v3_event_stamps_map_within_0_15_ms_at_10_s_without_the_host_lattice(
 ) -> None:
     """Protocol v3 (each packet stamped with its connection event's anchor): the wait
     for the event leaves the fit, so 10 s of data pin the line to the fastest OS
-    deliveries.  The mapper recognises the stamps and keeps the host's event lattice
+    deliveries.  Told so (event_stamp), the mapper keeps the host's event lattice
     out (its error, ±0.2 ms, would be larger than the fit's: v3 p95 0.2-0.3 ms with it,
     and a mis-locked lattice put one 7.5 ms stream 7 ms off)."""
     p95 = []

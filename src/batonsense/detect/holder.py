@@ -70,12 +70,14 @@ class HolderTracker:
     hold_start_s: float = 0.0
     last_held_s: float = -np.inf
     holder_seen_s: float = -np.inf  # last frame the holder's wrist had data
+    holder_top_s: float = -np.inf  # last frame the holder coupled best, lead or not
     still_seen: bool = False
     fell: bool = False
     cand: str | None = None
     cand_wrist: int = -1
     cand_first_s: float = 0.0
     cand_count: int = 0
+    cand_last_s: float = -np.inf
     events: list[Handover | Fall] = field(default_factory=list)
 
     def _candidate(self, kappa: np.ndarray, valid: np.ndarray, energy: float) -> int:
@@ -89,6 +91,14 @@ class HolderTracker:
         if others and k[best] - max(others) < self.margin:
             return -1
         return best
+
+    def _holder_on_top(self, kappa: np.ndarray, valid: np.ndarray, energy: float) -> bool:
+        """The holder's athlete couples best (κ ≥ kappa_on), if without the margin."""
+        if self.holder is None or energy < self.min_energy_radps2 or kappa.size == 0:
+            return False
+        k = np.where(valid, kappa, -1.0)
+        best = int(np.argmax(k))
+        return self.athletes[best] == self.holder and k[best] >= self.kappa_on
 
     def update(self, ff: FrameFeatures, hop_s: float) -> list[Handover | Fall]:
         """Feed new frames (in time order); returns the events they confirm."""
@@ -108,10 +118,12 @@ class HolderTracker:
                 self.fell = True
                 self.holder = None
             w = self._candidate(ff.kappa[i], ff.valid[i], float(ff.baton_energy[i]))
+            if w < 0 and self._holder_on_top(ff.kappa[i], ff.valid[i], float(ff.baton_energy[i])):
+                self.holder_top_s = t
             holder_blind = False
             if self.holder is not None:
                 if ff.valid[i, self.holder_wrist]:
-                    self.holder_seen_s = t
+                    self.holder_seen_s = self.holder_top_s = t
                 holder_blind = t - self.holder_seen_s <= self.blind_max_s and not bool(
                     ff.valid[i, self.holder_wrist]
                 )
@@ -121,8 +133,11 @@ class HolderTracker:
             if ath != self.holder and holder_blind:
                 continue
             if ath == self.holder:
-                self.last_held_s = t
-                self.holder_wrist = w
+                self.last_held_s = self.holder_top_s = t
+                # while the gripping wrist has a gap, the same athlete's free arm
+                # (0.85-0.95) does not become the holder's wrist: only a grip does
+                if not holder_blind or ff.kappa[i, w] >= self.kappa_switch:
+                    self.holder_wrist = w
                 self.still_seen = False  # 'still' only counts between two holders
                 self.cand, self.cand_count = None, 0
                 continue
@@ -131,8 +146,11 @@ class HolderTracker:
                 or ff.baton_energy[i] < self.min_switch_energy_radps2
             ):
                 continue
-            if ath != self.cand:
+            # a candidate's frames must follow one another: a run broken for longer
+            # than a hop starts again (else a few frames long ago date a later pass)
+            if ath != self.cand or t - self.cand_last_s > 2.5 * hop_s:
                 self.cand, self.cand_wrist, self.cand_first_s, self.cand_count = ath, w, t, 0
+            self.cand_last_s = t
             self.cand_count += 1
             if self.cand_count < confirm_n:
                 continue
@@ -147,13 +165,13 @@ class HolderTracker:
         if (
             self.holder is not None
             and not self.still_seen
-            and self.cand_first_s - self.last_held_s <= self.max_transition_s
+            and self.cand_first_s - max(self.last_held_s, self.holder_top_s) <= self.max_transition_s
             and self.last_held_s - self.hold_start_s >= self.min_hold_s
         ):
             ev = Handover(self.holder_wrist, self.cand_wrist, self.last_held_s, self.cand_first_s)
         self.holder, self.holder_wrist = self.cand, self.cand_wrist
         self.hold_start_s, self.last_held_s = self.cand_first_s, t
-        self.holder_seen_s = t
+        self.holder_seen_s = self.holder_top_s = t
         self.still_seen, self.fell = False, False
         self.cand, self.cand_count = None, 0
         return ev

@@ -57,12 +57,13 @@ class SensorPipeline(_Notifications):
     strictly increasing time, a sample that would not be is dropped and
     counted.
 
-    The clock fit takes each packet's queue stamp when it has one (our
-    protocol v2), else its last sample's time; samples are always mapped by
-    their own timestamps.
+    The clock fit takes each packet's stamp when it has one (our protocol v2:
+    the queue stamp; v3: the connection event's anchor, fitted without the
+    host's event lattice), else its last sample's time; samples are always
+    mapped by their own timestamps.
 
     decode: bytes → DecodedPacket with timestamps, acc and gyro (our
-    protocol, v1 or v2, by default); make_mapper: a fresh ClockMapper for each epoch; seq_modulus:
+    protocol, v1, v2 or v3, by default); make_mapper: a fresh ClockMapper for each epoch; seq_modulus:
     the sequence counter's period (uint16).
     """
 
@@ -88,7 +89,7 @@ class SensorPipeline(_Notifications):
         self._last_host_s = -math.inf
         self._held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._epoch_start_s: float | None = None
-        # (queue stamp, last sample time) in sensor s of the last v2 packet fitted
+        # (stamp, last sample time) in sensor s of the last v2/v3 packet fitted
         self._last_sync = (-math.inf, -math.inf)
 
     # -- input ---------------------------------------------------------------
@@ -166,9 +167,9 @@ class SensorPipeline(_Notifications):
     def _sync_time_s(self, packet: DecodedPacket, t_last_s: float) -> float | None:
         """Sensor time (s) the clock fit takes for this packet, or None to skip it.
 
-        The queue stamp (protocol v2: when the sensor handed the packet to its
-        BLE stack, after a random hold) if present, else the last sample's
-        time (v1).  Stamps never run backwards from correct firmware (packets
+        The stamp if present (protocol v2: when the sensor handed the packet to
+        its BLE stack, after a random hold; v3: the anchor of the connection
+        event it was handed over for), else the last sample's time (v1).  Stamps never run backwards from correct firmware (packets
         are handed over in order); one that does while the samples move on
         is skipped rather than taken for a reboot.
         """

@@ -2,7 +2,7 @@
 
 The specification is `firmware_notes/protocol.md` ("Data notification");
 `batonsense_v1` re-exports everything here next to the GATT and control
-parts.  Both versions share a 16-byte header and 12 bytes per sample (all
+parts.  All versions share a 16-byte header and 12 bytes per sample (all
 little-endian); the first byte is the version and decides the layout:
 
     off size  version 1                      version 2 (3)
@@ -48,7 +48,7 @@ VERSIONS = (VERSION, VERSION_QUEUED, VERSION_EVENT)
 
 HEADER = struct.Struct("<BBHQHBB")  # version 1
 HEADER_V2 = struct.Struct("<BBHIHHHBB")  # versions 2 and 3: t0_us low uint32 + high uint16
-HEADER_SIZE = HEADER.size  # 16, both versions
+HEADER_SIZE = HEADER.size  # 16, every version
 SAMPLE_SIZE = 12
 # ATT_MTU 247 (data length extension) leaves 244 bytes per notification.
 MAX_NOTIFICATION_BYTES = 244
@@ -96,7 +96,7 @@ def code_of(table: tuple[int, ...], value: int, what: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The decoded 16-byte header of a data notification (either version).
+    """The decoded 16-byte header of a data notification (any version).
 
     queued_us: version 2's queue stamp, µs after the last sample's time
     (t0_us + (count − 1)·period_us); None for versions 1 and 3.

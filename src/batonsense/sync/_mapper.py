@@ -20,8 +20,9 @@ class ClockMapper:
     """Maps one sensor's timestamps onto the host's monotonic clock, packet by packet.
 
     Feed it, for every packet, the sensor time (s) at which the packet was
-    ready to leave — its queue stamp if the firmware sends one (our protocol
-    v2: the sensor clock when the packet was handed to the BLE stack), else
+    ready to leave — its stamp if the firmware sends one (our protocol v2:
+    the sensor clock when the packet was handed to the BLE stack; v3: the
+    anchor of the connection event it was handed over for), else
     the time of its *last* sample (a protocol that stamps the first sample
     adds (n − 1) / rate) — and the host's monotonic receive time (s).
     It fits host = offset + (1 + drift)·sensor on the lower envelope of
