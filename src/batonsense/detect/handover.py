@@ -217,11 +217,11 @@ def _release(
     in the free hand moving on after the release, a second, bigger rise that a
     single split prefers (suite release p95 at 100 Hz 80 -> 18 ms with 20 ms
     instead of 50).  An acceleration step more than 30 ms before the gyro's
-    step is searched again from FAR_LEAD_S before it.  A hand that opens while pulled apart
-    shows it first in the accelerometers (the grip force vanishes); the gyro
-    decides only when its step is clearly (2×) sharper and a clear (≥ 2.5×)
-    acceleration step does not lead it by 5-30 ms, e.g. a hand that just
-    turns away without any force to lose.
+    step is searched again from FAR_LEAD_S before it.  A hand that opens
+    while pulled apart shows it first in the accelerometers (the grip force
+    vanishes); the gyro decides only when its step is clearly (2×) sharper
+    and a clear (≥ 2.5×) acceleration step does not lead it by 5-30 ms, e.g.
+    a hand that just turns away without any force to lose.
     """
     r0, r1 = _window(t, after_s + 0.025, max(rough_rel + 0.02, after_s + 0.1))
     if r1 - r0 <= 6:

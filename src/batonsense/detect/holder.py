@@ -108,57 +108,71 @@ class HolderTracker:
             t = float(ff.t_s[i])
             if ff.baton_still[i]:
                 self.still_seen = True
-            if (
-                ff.free_fall[i]
-                and self.holder is not None
-                and not self.fell
-                and t - self.last_held_s <= self.drop_window_s
-            ):
-                out.append(Fall(self.holder_wrist, self.last_held_s, t))
-                self.fell = True
-                self.holder = None
-            w = self._candidate(ff.kappa[i], ff.valid[i], float(ff.baton_energy[i]))
-            if w < 0 and self._holder_on_top(ff.kappa[i], ff.valid[i], float(ff.baton_energy[i])):
+            fall = self._fall(t, bool(ff.free_fall[i]))
+            if fall is not None:
+                out.append(fall)
+            energy = float(ff.baton_energy[i])
+            w = self._candidate(ff.kappa[i], ff.valid[i], energy)
+            if w < 0 and self._holder_on_top(ff.kappa[i], ff.valid[i], energy):
                 self.holder_top_s = t
-            holder_blind = False
-            if self.holder is not None:
-                if ff.valid[i, self.holder_wrist]:
-                    self.holder_seen_s = self.holder_top_s = t
-                holder_blind = t - self.holder_seen_s <= self.blind_max_s and not bool(
-                    ff.valid[i, self.holder_wrist]
-                )
+            blind = self._holder_blind(t, ff.valid[i])
             if w < 0:
                 continue
-            ath = self.athletes[w]
-            if ath != self.holder and holder_blind:
+            if self.athletes[w] == self.holder:
+                self._held(t, w, float(ff.kappa[i, w]), blind)
                 continue
-            if ath == self.holder:
-                self.last_held_s = self.holder_top_s = t
-                # while the gripping wrist has a gap, the same athlete's free arm
-                # (0.85-0.95) does not become the holder's wrist: only a grip does
-                if not holder_blind or ff.kappa[i, w] >= self.kappa_switch:
-                    self.holder_wrist = w
-                self.still_seen = False  # 'still' only counts between two holders
-                self.cand, self.cand_count = None, 0
-                continue
-            if self.holder is not None and (
-                ff.kappa[i, w] < self.kappa_switch
-                or ff.baton_energy[i] < self.min_switch_energy_radps2
+            if blind or (
+                self.holder is not None
+                and (ff.kappa[i, w] < self.kappa_switch or energy < self.min_switch_energy_radps2)
             ):
                 continue
-            # a candidate's frames must follow one another: a run broken for longer
-            # than a hop starts again (else a few frames long ago date a later pass)
-            if ath != self.cand or t - self.cand_last_s > 2.5 * hop_s:
-                self.cand, self.cand_wrist, self.cand_first_s, self.cand_count = ath, w, t, 0
-            self.cand_last_s = t
-            self.cand_count += 1
-            if self.cand_count < confirm_n:
-                continue
-            ev = self._take_over(t)
+            ev = self._count_candidate(t, w, hop_s, confirm_n)
             if ev is not None:
                 out.append(ev)
         self.events.extend(out)
         return out
+
+    def _fall(self, t: float, free_fall: bool) -> Fall | None:
+        """A free fall soon after the holder last held the baton is a drop."""
+        if not free_fall or self.holder is None or self.fell:
+            return None
+        if t - self.last_held_s > self.drop_window_s:
+            return None
+        self.fell = True
+        self.holder = None
+        return Fall(self.holder_wrist, self.last_held_s, t)
+
+    def _holder_blind(self, t: float, valid: np.ndarray) -> bool:
+        """The holder's own wrist has had no data for up to blind_max_s (lost packets)."""
+        if self.holder is None:
+            return False
+        if valid[self.holder_wrist]:
+            self.holder_seen_s = self.holder_top_s = t
+            return False
+        return t - self.holder_seen_s <= self.blind_max_s
+
+    def _held(self, t: float, w: int, kappa_w: float, blind: bool) -> None:
+        """The holder's athlete couples best again (through wrist w)."""
+        self.last_held_s = self.holder_top_s = t
+        # while the gripping wrist has a gap, the same athlete's free arm
+        # (0.85-0.95) does not become the holder's wrist: only a grip does
+        if not blind or kappa_w >= self.kappa_switch:
+            self.holder_wrist = w
+        self.still_seen = False  # 'still' only counts between two holders
+        self.cand, self.cand_count = None, 0
+
+    def _count_candidate(self, t: float, w: int, hop_s: float, confirm_n: int) -> Handover | None:
+        """One more frame for a new holder; the take-over once confirm_n follow one another."""
+        ath = self.athletes[w]
+        # a run broken for longer than a hop starts again (else a few frames long
+        # ago would date a later pass)
+        if ath != self.cand or t - self.cand_last_s > 2.5 * hop_s:
+            self.cand, self.cand_wrist, self.cand_first_s, self.cand_count = ath, w, t, 0
+        self.cand_last_s = t
+        self.cand_count += 1
+        if self.cand_count < confirm_n:
+            return None
+        return self._take_over(t)
 
     def _take_over(self, t: float) -> Handover | None:
         ev = None
