@@ -44,6 +44,8 @@ class ClockMapper:
     simulated v2 streams, 7.5–50 ms, ±10–45 ppm: p95 over 20–58 s 0.50 / 0.19 /
     0.32 / 0.46 ms with the envelope's slope from 20 s, 0.27 / 0.18 / 0.22 /
     0.30 ms averaged to 60 s; 10 s and 60 s figures unchanged);
+    averaged_refit_s: that averaged fit is redone for a packet below the line,
+    else at most this often (s of sensor time; every packet cost 45 µs);
     wrap_period_s: the raw counter's period (uint32 µs: 4294.967296; None: no
     wrap);  latency_floor_s: the delay no packet can beat (air time +
     controller-to-host transport), subtracted from the mapping if known, else
