@@ -112,3 +112,84 @@ def test_a_few_frames_long_ago_do_not_date_a_later_pass() -> None:
     assert len(events) == 1
     assert abs(events[0].receiver_first_s - 300 * HOP_S) < 1e-9
     assert events[0].giver_last_s < 300 * HOP_S
+
+
+def _pass(n: int = 150, at: int = 80) -> FrameFeatures:
+    """ANA holds (wrist 0); at frame `at` BEA's hand (wrist 1) closes on the baton and ANA
+    lets go: the short window couples BEA at 0.99 at once, ANA's own hold breaks
+    (parting 40) while her long-window κ stays 0.99 (the hands part slowly), and the
+    long window takes BEA only 12 frames (240 ms) later."""
+    kappa = np.column_stack([np.full(n, 0.99), np.full(n, 0.3)])
+    kappa[at:, 1] = np.linspace(0.5, 0.99, n - at)
+    kappa[at + 12 :, 0] = 0.6
+    kappa[at + 12 :, 1] = 0.99
+    ff = _frames(kappa, np.ones((n, 2), dtype=bool))
+    fast = kappa.copy()
+    fast[at:, 1] = 0.99
+    parting = np.ones((n, 2))
+    parting[at : at + 10, 0] = 40.0
+    return FrameFeatures(
+        ff.t_s, kappa, ff.baton_energy, ff.baton_still, ff.free_fall, ff.valid, fast, parting
+    )
+
+
+def _always(t_s: float, wrist: int) -> bool:
+    return True
+
+
+def _never(t_s: float, wrist: int) -> bool:
+    return False
+
+
+def test_a_hand_that_grips_as_the_holder_lets_go_takes_over_at_once() -> None:
+    tracker = HolderTracker(["ANA", "BEA"])
+    events = tracker.update(_pass(), HOP_S, _always)
+    assert len(events) == 1 and (events[0].giver_wrist, events[0].receiver_wrist) == (0, 1)
+    # the first of the two quick frames, not the long window's frame 12 hops later
+    assert abs(events[0].receiver_first_s - 80 * HOP_S) < 1e-9
+    assert tracker.holder == "BEA"
+
+
+def test_without_a_grip_the_pass_waits_for_the_long_window() -> None:
+    # a free arm that turns like the baton fails the accelerometers' rigid-body test
+    events = HolderTracker(["ANA", "BEA"]).update(_pass(), HOP_S, _never)
+    assert len(events) == 1
+    assert events[0].receiver_first_s >= 92 * HOP_S - 1e-9
+    # and so does a detector that gives the tracker no grip test at all
+    events = HolderTracker(["ANA", "BEA"]).update(_pass(), HOP_S)
+    assert events[0].receiver_first_s >= 92 * HOP_S - 1e-9
+
+
+def test_a_holder_breaking_their_own_fit_alone_is_not_a_pass() -> None:
+    ff = _pass()
+    assert ff.kappa_fast is not None
+    ff.kappa_fast[80:92, 1] = 0.9  # BEA's hand does not (yet) turn with the baton
+    events = HolderTracker(["ANA", "BEA"]).update(ff, HOP_S, _always)
+    assert events[0].receiver_first_s >= 92 * HOP_S - 1e-9
+
+
+def test_no_quick_take_over_from_a_holder_who_was_not_told_apart_lately() -> None:
+    # BEA has coupled like ANA (in step, no margin) for a second before the quick frames
+    ff = _pass()
+    ff.kappa[60:92, 1] = 0.98
+    events = HolderTracker(["ANA", "BEA"]).update(ff, HOP_S, _always)
+    assert all(e.receiver_first_s >= 92 * HOP_S - 1e-9 for e in events)
+
+
+def test_the_giver_cannot_take_the_baton_straight_back() -> None:
+    # after the quick take-over ANA's long-window κ still leads for a while
+    ff = _pass()
+    ff.kappa[92:110] = [0.99, 0.85]
+    events = HolderTracker(["ANA", "BEA"]).update(ff, HOP_S, _always)
+    assert len(events) == 1 and events[0].receiver_wrist == 1
+    tracker = HolderTracker(["ANA", "BEA"])
+    tracker.update(ff, HOP_S, _always)
+    assert tracker.holder == "BEA"
+
+
+def test_a_hand_turning_with_the_baton_while_the_holder_keeps_it_is_not_a_pass() -> None:
+    ff = _pass()
+    assert ff.parting is not None
+    ff.parting[:] = 2.0  # ANA's hand keeps to the rigid relation of her hold
+    events = HolderTracker(["ANA", "BEA"]).update(ff, HOP_S, _always)
+    assert events[0].receiver_first_s >= 92 * HOP_S - 1e-9

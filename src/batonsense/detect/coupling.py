@@ -40,6 +40,16 @@ def kabsch_rotation(gyro_b: np.ndarray, gyro_w: np.ndarray) -> tuple[np.ndarray,
     return r, kappa
 
 
+def _cumsums(gyro_b: np.ndarray, gyro_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Running sums of ω_w ω_bᵀ (N+1, 9), |ω_b|² and |ω_w|² (N+1,), zero first."""
+    n = gyro_b.shape[0]
+    prod = (gyro_w[:, :, None] * gyro_b[:, None, :]).reshape(n, 9)
+    cs = np.vstack([np.zeros((1, 9)), np.cumsum(prod, axis=0)])
+    eb = np.concatenate([[0.0], np.cumsum(np.sum(gyro_b**2, axis=1))])
+    ew = np.concatenate([[0.0], np.cumsum(np.sum(gyro_w**2, axis=1))])
+    return cs, eb, ew
+
+
 def rolling_coupling(
     gyro_b: np.ndarray, gyro_w: np.ndarray, window_n: int, ends: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -49,10 +59,7 @@ def rolling_coupling(
     in (rad/s)² per sample).  Windows that start before 0 are clipped.
     """
     n = gyro_b.shape[0]
-    prod = (gyro_w[:, :, None] * gyro_b[:, None, :]).reshape(n, 9)
-    cs = np.vstack([np.zeros((1, 9)), np.cumsum(prod, axis=0)])
-    eb = np.concatenate([[0.0], np.cumsum(np.sum(gyro_b**2, axis=1))])
-    ew = np.concatenate([[0.0], np.cumsum(np.sum(gyro_w**2, axis=1))])
+    cs, eb, ew = _cumsums(gyro_b, gyro_w)
     hi = np.clip(ends + 1, 0, n)
     lo = np.clip(hi - window_n, 0, n)
     h = (cs[hi] - cs[lo]).reshape(-1, 3, 3)
@@ -61,3 +68,39 @@ def rolling_coupling(
     count = np.maximum(hi - lo, 1)
     kappa = np.where(energy > 1e-12, 2.0 * trace / np.maximum(energy, 1e-12), 0.0)
     return kappa, (eb[hi] - eb[lo]) / count
+
+
+def rolling_parting(
+    gyro_b: np.ndarray,
+    gyro_w: np.ndarray,
+    ends: np.ndarray,
+    *,
+    fit_n: int,
+    lag_n: int,
+    recent_n: int,
+) -> np.ndarray:
+    """How much the last recent_n samples break the rigid relation of the hold before them.
+
+    At each index in `ends`: R is fitted (Kabsch) on the fit_n samples that end
+    lag_n before it; the ratio is the mean |ω_b − R ω_w|² over the last recent_n
+    samples to the same over the fit.  While a hand keeps gripping, the recent
+    samples obey the hold's R (ratio ~1-5, the wrist flexing); once it lets go,
+    hand and baton rotate on their own and the ratio jumps by an order of
+    magnitude.  Unlike κ, which refits R on every window and so absorbs a slow
+    parting, the fixed R sees it as soon as it begins.  Computed from running
+    sums: no per-sample fit.
+    """
+    n = gyro_b.shape[0]
+    cs, eb, ew = _cumsums(gyro_b, gyro_w)
+    hi_f = np.clip(ends + 1 - lag_n, 0, n)
+    lo_f = np.clip(hi_f - fit_n, 0, n)
+    trace_f, rot = _best_trace((cs[hi_f] - cs[lo_f]).reshape(-1, 3, 3))
+    res_fit = (eb[hi_f] - eb[lo_f]) + (ew[hi_f] - ew[lo_f]) - 2.0 * trace_f
+    hi = np.clip(ends + 1, 0, n)
+    lo = np.clip(hi - recent_n, 0, n)
+    trace_r = np.einsum("fij,fji->f", rot, (cs[hi] - cs[lo]).reshape(-1, 3, 3))
+    res_recent = (eb[hi] - eb[lo]) + (ew[hi] - ew[lo]) - 2.0 * trace_r
+    per_fit = np.maximum(res_fit, 0.0) / np.maximum(hi_f - lo_f, 1)
+    per_recent = np.maximum(res_recent, 0.0) / np.maximum(hi - lo, 1)
+    # a floor of (0.01 rad/s)² per sample: a fit on a baton at rest is not a hold
+    return per_recent / np.maximum(per_fit, 1e-4)

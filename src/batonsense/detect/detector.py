@@ -19,7 +19,7 @@ import numpy as np
 
 from batonsense.detect.frames import frame_features
 from batonsense.detect.grid import make_grid, resample
-from batonsense.detect.handover import time_fall, time_handover
+from batonsense.detect.handover import grips, time_fall, time_handover
 from batonsense.detect.holder import Fall, Handover, HolderTracker
 from batonsense.model import Exchange, Recording, Role, SensorInfo, SensorStream
 
@@ -31,7 +31,11 @@ class DetectorConfig:
     grid_rate_hz: float = 400.0
     hop_s: float = 0.02
     window_s: float = 0.4
-    lookahead_s: float = 0.1
+    fast_window_s: float = 0.2
+    parting_fit_s: float = 0.6
+    parting_lag_s: float = 0.15
+    parting_recent_s: float = 0.04
+    lookahead_s: float = 0.08
     context_s: float = 3.5
     keep_s: float = 12.0
     stale_s: float = 1.0
@@ -164,7 +168,8 @@ class ExchangeDetector:
     def _frames(self, k0: int, k1: int) -> None:
         cfg = self.config
         t_first, t_last = k0 * cfg.hop_s, k1 * cfg.hop_s
-        t, data = self._grid(t_first - cfg.window_s - 2.0 / cfg.grid_rate_hz, t_last)
+        lookback_s = max(cfg.window_s, cfg.fast_window_s, cfg.parting_fit_s + cfg.parting_lag_s)
+        t, data = self._grid(t_first - lookback_s - 2.0 / cfg.grid_rate_hz, t_last)
         if t.shape[0] < 2:
             return
         frame_t = np.arange(k0, k1 + 1) * cfg.hop_s
@@ -180,8 +185,17 @@ class ExchangeDetector:
             idx,
             grid_rate_hz=cfg.grid_rate_hz,
             window_s=cfg.window_s,
+            fast_window_s=cfg.fast_window_s,
+            parting_fit_s=cfg.parting_fit_s,
+            parting_lag_s=cfg.parting_lag_s,
+            parting_recent_s=cfg.parting_recent_s,
         )
-        self._pending.extend(self.tracker.update(ff, cfg.hop_s))
+        baton, wrists, fs, win_s = self.baton, self.wrists, cfg.grid_rate_hz, cfg.fast_window_s
+
+        def grip(t_s: float, w: int) -> bool:
+            return grips(t, data, baton, wrists[w], t_s - win_s, t_s, fs)
+
+        self._pending.extend(self.tracker.update(ff, cfg.hop_s, grip))
 
     def _finish(self, watermark: float, final: bool) -> list[Exchange]:
         cfg = self.config
