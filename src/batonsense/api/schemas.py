@@ -67,7 +67,10 @@ class Problem(BaseModel):
 ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": Problem, "description": "the body is not valid JSON"},
     404: {"model": Problem, "description": "no such session, exchange or data"},
-    409: {"model": Problem, "description": "the database refused the change"},
+    409: {
+        "model": Problem,
+        "description": "the database refused the change, or the sensors would not make a valid set",
+    },
 }
 #: and the ones that change state, when the service listens off loopback
 UNAUTHORIZED: dict[int | str, dict[str, object]] = {

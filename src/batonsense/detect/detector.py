@@ -5,9 +5,9 @@ tracker (hand-overs, falls) → fine timing around each event → Exchange.
 
 Live: `push()` sample blocks as they arrive, `poll()` returns the exchanges that
 became final.  An exchange is final once the data reach `lookahead_s` past the
-confirmation of the new holder (or past the fall), so latency after the release
-is bounded.  Offline: `detect(recording)` pushes the recording in chunks through
-exactly the same code.
+first frame of the new holder's confirmed hold (`fall_lookahead_s` past the frame
+that saw the fall), so latency after the release is bounded.  Offline:
+`detect(recording)` pushes the recording in chunks through exactly the same code.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class DetectorConfig:
     parting_lag_s: float = 0.15
     parting_recent_s: float = 0.04
     lookahead_s: float = 0.08
+    fall_lookahead_s: float = 0.0
     context_s: float = 3.5
     keep_s: float = 12.0
     stale_s: float = 1.0
@@ -202,8 +203,10 @@ class ExchangeDetector:
         done: list[Exchange] = []
         keep: list[Handover | Fall] = []
         for ev in self._pending:
-            ready_s = ev.receiver_first_s if isinstance(ev, Handover) else ev.fall_s
-            ready_s += cfg.lookahead_s
+            if isinstance(ev, Handover):
+                ready_s = ev.receiver_first_s + cfg.lookahead_s
+            else:  # the fall is timed on data up to where it was seen
+                ready_s = ev.fall_s + cfg.fall_lookahead_s
             if watermark < ready_s and not final:
                 keep.append(ev)
                 continue

@@ -138,35 +138,43 @@ def _hand(path: Path, loc: _Locator, i: int, sid: str, table: dict) -> Hand:
     return Hand(hand)
 
 
-def _check_set(path: Path, loc: _Locator, sensors: list[SensorInfo]) -> None:
-    """Checks across sensors: unique ids, one baton, one sensor per athlete's hand, ≥ 2 wrists."""
+def sensor_set_problem(sensors: Sequence[SensorInfo]) -> tuple[str, int | None, str | None] | None:
+    """What is wrong with a set of sensors, or None: (message, index, key).
+
+    Unique ids, exactly one baton, one sensor per athlete's hand, ≥ 2 wrists.
+    index/key point at the sensor and field at fault (for a file's line).
+    Shared by the sensors file and the service's `PUT /api/sensors`.
+    """
     seen_ids: dict[str, int] = {}
     seen_hands: dict[tuple[str, Hand], str] = {}
     baton: str | None = None
     for i, s in enumerate(sensors):
         if s.id in seen_ids:
-            raise InputError(path, f"duplicate sensor id '{s.id}' (also sensor #"
-                             f"{seen_ids[s.id] + 1})", loc.line(i, "id"))
+            return f"duplicate sensor id '{s.id}' (also sensor #{seen_ids[s.id] + 1})", i, "id"
         seen_ids[s.id] = i
         if s.role is Role.BATON:
             if baton is not None:
-                raise InputError(path, f"more than one baton sensor ('{baton}' and '{s.id}')",
-                                 loc.line(i, "role"))
+                return f"more than one baton sensor ('{baton}' and '{s.id}')", i, "role"
             baton = s.id
             continue
         key = (s.athlete or "", s.hand or Hand.LEFT)
         if key in seen_hands:
-            raise InputError(
-                path,
-                f"sensors '{seen_hands[key]}' and '{s.id}' are both on {s.athlete}'s "
-                f"{key[1].value} hand",
-                loc.line(i, "hand"),
-            )
+            msg = (f"sensors '{seen_hands[key]}' and '{s.id}' are both on {s.athlete}'s "
+                   f"{key[1].value} hand")  # fmt: skip
+            return msg, i, "hand"
         seen_hands[key] = s.id
     if baton is None:
-        raise InputError(path, "no baton sensor (one sensor needs role = \"baton\")")
+        return "no baton sensor (one sensor needs role = \"baton\")", None, None
     if len(seen_hands) < 2:
-        raise InputError(path, f"need at least 2 wrist sensors, found {len(seen_hands)}")
+        return f"need at least 2 wrist sensors, found {len(seen_hands)}", None, None
+    return None
+
+
+def _check_set(path: Path, loc: _Locator, sensors: list[SensorInfo]) -> None:
+    problem = sensor_set_problem(sensors)
+    if problem is not None:
+        msg, i, key = problem
+        raise InputError(path, msg, None if i is None else loc.line(i, key))
 
 
 def write_sensors_toml(path: str | Path, sensors: Sequence[SensorInfo]) -> None:

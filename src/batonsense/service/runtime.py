@@ -38,6 +38,7 @@ from typing import Any
 
 from bleak.exc import BleakError
 
+from batonsense.io.sensors_file import sensor_set_problem
 from batonsense.model import Exchange, SensorInfo, SensorStream
 from batonsense.pipeline.session import NoSensorFound, RecordSession, Target
 from batonsense.store import Session, SessionWriter, Store, StoredExchange, StoredSensor
@@ -89,7 +90,11 @@ class Runtime:
     ) -> None:
         self.db_path = Path(db_path)
         self.config = config
+        #: the sensors streamed now, and how to find them
         self.sensors: tuple[SensorInfo, ...] = config.sensors
+        self._targets: dict[str, Target] = {t.sensor_id: t for t in config.targets}
+        #: sensors changed through the API: streamed from the next session on
+        self._next: tuple[tuple[SensorInfo, ...], dict[str, Target]] | None = None
         self.demo = demo
         self.seed = seed
         self.session_name = session_name or config.session_name
@@ -122,9 +127,8 @@ class Runtime:
             self.say(f"session {sid} was interrupted (the service stopped): closed")
         for a in self.config.athletes:
             self.store.add_athlete(a.name, a.notes)
-        targets = {t.sensor_id: t for t in self.config.targets}
         for s in self.sensors:
-            t = targets.get(s.id, Target(s.id))
+            t = self._targets.get(s.id, Target(s.id))
             self.store.put_sensor(StoredSensor(s, t.address, t.name))
         self.start_session(self.session_name or _default_name(self.demo))
         self._task = asyncio.create_task(self._stream(), name="batonsense-stream")
@@ -158,7 +162,18 @@ class Runtime:
         return None if writer is None else writer.session_id
 
     def start_session(self, name: str, notes: str | None = None) -> Session:
-        """End the running session (if any) and start a new one; returns it."""
+        """End the running session (if any) and start a new one; returns it.
+
+        Sensor changes made through the API since the last session start now:
+        streaming restarts with them (the detector starts afresh, so a pass in
+        that second is not seen) and the new session records them."""
+        if self._next is not None:
+            self.sensors, self._targets = self._next
+            self._next = None
+            if self.record is not None:
+                self.record.stop()  # _stream starts the next run with the new sensors
+            self.say("sensors changed: streaming restarts with " + ", ".join(
+                s.id for s in self.sensors))  # fmt: skip
         sensors = [s for s in self.store.sensors() if s.info.id in {x.id for x in self.sensors}]
         sid = self.store.start_session(
             name, sensors, notes=notes, clock=HOST_CLOCK, host_zero_unix_s=self.host_zero_unix_s
@@ -181,6 +196,29 @@ class Runtime:
         elif session.ended_at is None:
             self.store.end_session(session_id)
         return self.store.session(session_id)
+
+    # -- sensors ---------------------------------------------------------------
+
+    def put_sensor(self, sensor: StoredSensor) -> bool:
+        """Add or change a sensor (stored now, streamed from the next session on).
+
+        Raises ValueError (what is wrong) if the sensors would no longer make a
+        valid set (one baton, one sensor per athlete's hand, ≥ 2 wrists); then
+        nothing changes.  Returns whether it differs from what streams now."""
+        sensors, targets = self._next or (self.sensors, self._targets)
+        new = tuple(s for s in sensors if s.id != sensor.info.id)
+        at = next((i for i, s in enumerate(sensors) if s.id == sensor.info.id), len(new))
+        new = new[:at] + (sensor.info,) + new[at:]
+        problem = sensor_set_problem(new)
+        if problem is not None:
+            raise ValueError(problem[0])
+        self.store.put_sensor(sensor)
+        target = Target(sensor.info.id, sensor.address, sensor.name)
+        self._next = (new, {**targets, sensor.info.id: target})
+        if self._next == (self.sensors, self._targets):
+            self._next = None
+        current = next((s for s in self.sensors if s.id == sensor.info.id), None)
+        return current != sensor.info or self._targets.get(sensor.info.id) != target
 
     def _close_writer(self, *, end: bool) -> None:
         with self._tap.lock:
@@ -206,7 +244,7 @@ class Runtime:
 
     def sensor_rows(self) -> list[dict[str, Any]]:
         """Status of every configured sensor (for `GET /api/sensors` and the page)."""
-        targets = {t.sensor_id: t for t in self.config.targets}
+        targets = self._targets
         status = {r.sensor_id: r for r in self.record.status()} if self.record else {}
         rows = []
         for s in self.sensors:
@@ -228,7 +266,31 @@ class Runtime:
                 row["connected"] = st.connected
                 row["state"] = self.problem if self.problem and not st.connected else st.state
             rows.append(row)
-        return rows
+        return rows + self._next_rows(rows)
+
+    def _next_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Sensors added or changed through the API, not streamed until the next session.
+
+        A changed sensor's row in `rows` (its live status) takes the new configuration
+        and the state "next session"; a new one gets a row of its own."""
+        if self._next is None:
+            return []
+        streamed = {s.id: s for s in self.sensors}
+        by_id = {r["id"]: r for r in rows}
+        added = []
+        sensors, targets = self._next
+        for s in sensors:
+            t = targets.get(s.id, Target(s.id))
+            if streamed.get(s.id) == s and self._targets.get(s.id, Target(s.id)) == t:
+                continue
+            row = by_id.get(s.id)
+            if row is None:
+                row = {"id": s.id, "connected": False}
+                added.append(row)
+            row.update({"role": s.role.value, "athlete": s.athlete, "address": t.address,
+                        "hand": None if s.hand is None else s.hand.value, "name": t.name,
+                        "state": "next session"})  # fmt: skip
+        return added
 
     def say(self, message: str) -> None:
         """Something the coach should know (kept for /api/health, logged).
@@ -247,10 +309,14 @@ class Runtime:
 
     async def _stream(self) -> None:
         loop = asyncio.get_running_loop()
-        backend, targets = None, list(self.config.targets)
+        backend, virtual = None, {}
         if self.demo:
-            backend, targets = await self._start_virtual(loop)
+            backend, found = await self._start_virtual(loop)
+            virtual = {t.sensor_id: t for t in found}
         while not self._stopping:
+            targets = [
+                virtual.get(s.id) or self._targets.get(s.id, Target(s.id)) for s in self.sensors
+            ]
             self.record = RecordSession(
                 self.sensors,
                 targets,
