@@ -28,9 +28,12 @@ notification: 4 or 8 samples, 50 notifications/s per sensor either way):
    for both ends of every link), bleak and asyncio — on a real laptop the
    radio work is done by the adapter and BlueZ, outside this process.
 
-Measured (v3 packets, this 2-core machine, another benchmark running beside
-it): part 1, 16 sensors at 400 Hz 17.3 % of a core (decode 1.4, sync 9.2,
-detect 6.7 %), at 200 Hz 19.0 %; 24 sensors at 400 Hz 23.3 %.  The sync
+Measured (session 5, v3 packets, this 2-core machine, with the quick
+take-over's extra frame features): part 1, 16 sensors at 400 Hz 13.3 % of a
+core (decode 1.0, sync 2.9, detect 9.5 %; 12.0 % before them), 32 at 400 Hz
+27.2 %.  Earlier (another benchmark running beside it): 16 sensors at 400 Hz
+17.3 % of a core (decode 1.4, sync 9.2, detect 6.7 %), at 200 Hz 19.0 %; 24
+sensors at 400 Hz 23.3 %.  The sync
 share grew from the ~8 % total of the first run with the drift-averaged
 early fit (ClockMapper.observe ~45 µs vs ~12 µs with drift_sd_ppm=0), not
 with v3 (its stamp check costs ~1.4 µs a packet).  Part 2: 32 sensors at

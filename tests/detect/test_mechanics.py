@@ -7,7 +7,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from batonsense.detect import ExchangeDetector, detect_exchanges
-from batonsense.detect.coupling import kabsch_rotation, rolling_coupling
+from batonsense.detect.coupling import kabsch_rotation, rolling_coupling, rolling_parting
 from batonsense.model import Recording, SensorStream
 
 from .live import stream_live
@@ -37,6 +37,29 @@ def test_rolling_coupling_matches_direct_fit() -> None:
     kappa, _ = rolling_coupling(a, b, 100, np.array([99, 199, 299]))
     for k, end in zip(kappa, [99, 199, 299], strict=True):
         assert k == pytest.approx(kabsch_rotation(a[end - 99 : end + 1], b[end - 99 : end + 1])[1])
+
+
+def test_rolling_parting_matches_a_direct_fit_and_jumps_when_the_hand_lets_go() -> None:
+    rng = np.random.default_rng(3)
+    n = 2000
+    gw = rng.normal(size=(n, 3)) * 3.0
+    mount = Rotation.from_euler("xyz", [0.3, -1.0, 2.0]).as_matrix()
+    gb = gw @ mount.T + rng.normal(size=(n, 3)) * 0.05
+    gb[1500:] += rng.normal(size=(500, 3)) * 2.0  # the hand lets go at sample 1500
+    ends = np.arange(300, n, 8)
+    p = rolling_parting(gb, gw, ends, fit_n=240, lag_n=60, recent_n=16)
+    for e, got in zip(ends[::25], p[::25], strict=True):
+        hi = e + 1 - 60
+        rot, _ = kabsch_rotation(gb[hi - 240 : hi], gw[hi - 240 : hi])
+        fit = np.mean(np.sum((gb[hi - 240 : hi] - gw[hi - 240 : hi] @ rot.T) ** 2, axis=1))
+        rec = np.mean(np.sum((gb[e - 15 : e + 1] - gw[e - 15 : e + 1] @ rot.T) ** 2, axis=1))
+        assert got == pytest.approx(rec / fit, rel=1e-9)
+    held, parted = p[(ends > 400) & (ends < 1490)], p[(ends >= 1510) & (ends < 1560)]
+    assert held.max() < 3.0 and parted.min() > 100.0
+    # a frame's value does not depend on how much data came before it (live vs offline)
+    tail = rolling_parting(gb[1100:], gw[1100:], ends[ends >= 1400] - 1100,
+                           fit_n=240, lag_n=60, recent_n=16)  # fmt: skip
+    np.testing.assert_allclose(tail, p[ends >= 1400], rtol=1e-12)
 
 
 @pytest.mark.parametrize("seed", range(4))

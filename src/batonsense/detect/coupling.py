@@ -70,6 +70,22 @@ def rolling_coupling(
     return kappa, (eb[hi] - eb[lo]) / count
 
 
+def _window_sq_residual(
+    gyro_b: np.ndarray, gyro_w: np.ndarray, rot: np.ndarray, hi: np.ndarray, n: int
+) -> np.ndarray:
+    """Σ |ω_b − R_f ω_w|² over the n samples before index hi[f] (clipped at 0), per frame f.
+
+    Summed sample by sample, not from running sums: a difference of two large
+    running sums of squares loses digits, and would make a frame's value depend
+    on how much data came before it (live blocks vs a whole recording)."""
+    pad = np.zeros((n, 3))
+    b = np.concatenate([pad, gyro_b])
+    w = np.concatenate([pad, gyro_w])
+    idx = hi[:, None] + np.arange(n)[None, :]  # window (hi - n, hi] in the padded arrays
+    diff = b[idx] - np.einsum("fij,flj->fli", rot, w[idx])
+    return np.einsum("fli,fli->f", diff, diff)
+
+
 def rolling_parting(
     gyro_b: np.ndarray,
     gyro_w: np.ndarray,
@@ -87,20 +103,16 @@ def rolling_parting(
     samples obey the hold's R (ratio ~1-5, the wrist flexing); once it lets go,
     hand and baton rotate on their own and the ratio jumps by an order of
     magnitude.  Unlike κ, which refits R on every window and so absorbs a slow
-    parting, the fixed R sees it as soon as it begins.  Computed from running
-    sums: no per-sample fit.
+    parting, the fixed R sees it as soon as it begins.
     """
     n = gyro_b.shape[0]
-    cs, eb, ew = _cumsums(gyro_b, gyro_w)
+    cs, _, _ = _cumsums(gyro_b, gyro_w)
     hi_f = np.clip(ends + 1 - lag_n, 0, n)
     lo_f = np.clip(hi_f - fit_n, 0, n)
-    trace_f, rot = _best_trace((cs[hi_f] - cs[lo_f]).reshape(-1, 3, 3))
-    res_fit = (eb[hi_f] - eb[lo_f]) + (ew[hi_f] - ew[lo_f]) - 2.0 * trace_f
+    _, rot = _best_trace((cs[hi_f] - cs[lo_f]).reshape(-1, 3, 3))
     hi = np.clip(ends + 1, 0, n)
     lo = np.clip(hi - recent_n, 0, n)
-    trace_r = np.einsum("fij,fji->f", rot, (cs[hi] - cs[lo]).reshape(-1, 3, 3))
-    res_recent = (eb[hi] - eb[lo]) + (ew[hi] - ew[lo]) - 2.0 * trace_r
-    per_fit = np.maximum(res_fit, 0.0) / np.maximum(hi_f - lo_f, 1)
-    per_recent = np.maximum(res_recent, 0.0) / np.maximum(hi - lo, 1)
+    per_fit = _window_sq_residual(gyro_b, gyro_w, rot, hi_f, fit_n) / np.maximum(hi_f - lo_f, 1)
+    per_recent = _window_sq_residual(gyro_b, gyro_w, rot, hi, recent_n) / np.maximum(hi - lo, 1)
     # a floor of (0.01 rad/s)² per sample: a fit on a baton at rest is not a hold
     return per_recent / np.maximum(per_fit, 1e-4)

@@ -92,6 +92,10 @@ def frame_features(
         parting[:, j] = rolling_parting(
             baton_gyro, gw, frame_idx, fit_n=fit_n, lag_n=lag_n, recent_n=recent_n
         )
+        # the fit looks further back than the window: without data all along
+        # (the stream's start, a gap) it fits padding, not a hold
+        seen = ~baton_valid | ~vw
+        parting[_rolling_sum(seen.astype(float), fit_n + lag_n, frame_idx) > 0, j] = 0.0
         bad_w = _rolling_sum((~vw).astype(float), win_n, frame_idx) > 0
         valid[:, j] = ~(bad_b | bad_w)
     if n_w == 0:

@@ -64,8 +64,13 @@ class HolderTracker:
     carrying the baton breaks their own fit at times (up to 100× at a hard
     arm swing), and a team-mate in step couples 0.97 over 0.2 s now and then.
     On 67 simulated passes the pair is met a median 69 ms and at most 126 ms
-    (p95) after the release, never before it.  The previous holder cannot take
-    the baton straight back (their long-window κ stays high for a while).
+    (p95) after the release, never before it.  Also needed: the baton turning
+    at ≥ quick_min_energy_radps2 (at a walk κ over 0.2 s says little), the
+    holder told apart from everyone (the margin) within quick_fresh_s, and
+    the `grips` test of the update() call (the accelerometers agree that the
+    new hand holds the baton).  The previous holder cannot take the baton
+    straight back (their long-window κ stays high for a while).  See
+    docs/detection.md, "Quick take-over".
     """
 
     athletes: list[str]
@@ -81,7 +86,7 @@ class HolderTracker:
     blind_max_s: float = 1.0
     parting_min: float = 9.0
     fast_confirm_s: float = 0.04
-    quick_fresh_s: float = 0.3
+    quick_fresh_s: float = 2.0
     quick_min_energy_radps2: float = 5.0
     holder: str | None = None
     holder_wrist: int = -1
@@ -147,7 +152,7 @@ class HolderTracker:
             if w < 0 and self._holder_on_top(ff.kappa[i], ff.valid[i], energy):
                 self.holder_top_s = t
             blind = self._holder_blind(t, ff.valid[i])
-            quick = -1 if blind or grips is None else self._quick_receiver(ff, i, energy)
+            quick = -1 if grips is None else self._quick_receiver(ff, i, energy)
             if quick >= 0:
                 ev = self._count_candidate(t, quick, hop_s, fast_n, grips)
                 if ev is not None:
@@ -170,7 +175,9 @@ class HolderTracker:
         return out
 
     def _quick_receiver(self, ff: FrameFeatures, i: int, energy: float) -> int:
-        """The wrist of another athlete who holds the baton as the holder lets go, or -1."""
+        """The wrist of another athlete who holds the baton as the holder lets go, or -1.
+
+        Not while the holder's wrist has a gap in its data (as the long path)."""
         if ff.kappa_fast is None or ff.parting is None or self.holder is None:
             return -1
         if float(ff.t_s[i]) - self.last_held_s > self.quick_fresh_s:

@@ -112,6 +112,12 @@ class Runtime:
         for _ in range(readers):
             self._readers.put(Store(self.db_path))
         self._task: asyncio.Task[None] | None = None
+        # a sensor change waits for the running stream to end (begin_session)
+        self._switch = asyncio.Lock()
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._run_active = False
+        self._run_ended = asyncio.Event()
         self._stopping = False
         self._virtual: Any = None
         self.started_monotonic_s = time.monotonic()
@@ -161,19 +167,32 @@ class Runtime:
         writer = self._tap.writer
         return None if writer is None else writer.session_id
 
-    def start_session(self, name: str, notes: str | None = None) -> Session:
-        """End the running session (if any) and start a new one; returns it.
+    async def begin_session(self, name: str, notes: str | None = None) -> Session:
+        """`start_session`, first applying the sensor changes made through the API.
 
-        Sensor changes made through the API since the last session start now:
-        streaming restarts with them (the detector starts afresh, so a pass in
-        that second is not seen) and the new session records them."""
-        if self._next is not None:
-            self.sensors, self._targets = self._next
-            self._next = None
-            if self.record is not None:
-                self.record.stop()  # _stream starts the next run with the new sensors
-            self.say("sensors changed: streaming restarts with " + ", ".join(
-                s.id for s in self.sensors))  # fmt: skip
+        With changes, streaming restarts with them: the old run is stopped and
+        has flushed everything (its last samples and exchanges) into the old
+        session before the new session starts and the next run begins; the
+        detector starts afresh, so a pass in that second or two is not seen."""
+        async with self._switch:
+            if self._next is None:
+                return self.start_session(name, notes)
+            self._gate.clear()  # _stream waits before its next run
+            try:
+                self.sensors, self._targets = self._next
+                self._next = None
+                if self._run_active and self.record is not None:
+                    self.record.stop()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._run_ended.wait(), 10.0)
+                self.say("sensors changed: streaming restarts with " + ", ".join(
+                    s.id for s in self.sensors))  # fmt: skip
+                return self.start_session(name, notes)
+            finally:
+                self._gate.set()
+
+    def start_session(self, name: str, notes: str | None = None) -> Session:
+        """End the running session (if any) and start a new one; returns it."""
         sensors = [s for s in self.store.sensors() if s.info.id in {x.id for x in self.sensors}]
         sid = self.store.start_session(
             name, sensors, notes=notes, clock=HOST_CLOCK, host_zero_unix_s=self.host_zero_unix_s
@@ -199,12 +218,18 @@ class Runtime:
 
     # -- sensors ---------------------------------------------------------------
 
-    def put_sensor(self, sensor: StoredSensor) -> bool:
+    def configured(self, sensor_id: str) -> tuple[SensorInfo, Target] | None:
+        """A sensor as it will stream from the next session on (None: not in the set)."""
+        sensors, targets = self._next or (self.sensors, self._targets)
+        info = next((s for s in sensors if s.id == sensor_id), None)
+        return None if info is None else (info, targets.get(sensor_id, Target(sensor_id)))
+
+    def put_sensor(self, sensor: StoredSensor) -> None:
         """Add or change a sensor (stored now, streamed from the next session on).
 
         Raises ValueError (what is wrong) if the sensors would no longer make a
         valid set (one baton, one sensor per athlete's hand, ≥ 2 wrists); then
-        nothing changes.  Returns whether it differs from what streams now."""
+        nothing changes."""
         sensors, targets = self._next or (self.sensors, self._targets)
         new = tuple(s for s in sensors if s.id != sensor.info.id)
         at = next((i for i, s in enumerate(sensors) if s.id == sensor.info.id), len(new))
@@ -214,11 +239,26 @@ class Runtime:
             raise ValueError(problem[0])
         self.store.put_sensor(sensor)
         target = Target(sensor.info.id, sensor.address, sensor.name)
-        self._next = (new, {**targets, sensor.info.id: target})
-        if self._next == (self.sensors, self._targets):
-            self._next = None
-        current = next((s for s in self.sensors if s.id == sensor.info.id), None)
-        return current != sensor.info or self._targets.get(sensor.info.id) != target
+        self._set_next(new, {**targets, sensor.info.id: target})
+
+    def remove_sensor(self, sensor_id: str) -> None:
+        """Take a sensor out of the set from the next session on (KeyError: not in it;
+        ValueError: the rest would not be a valid set)."""
+        sensors, targets = self._next or (self.sensors, self._targets)
+        if all(s.id != sensor_id for s in sensors):
+            raise KeyError(sensor_id)
+        new = tuple(s for s in sensors if s.id != sensor_id)
+        problem = sensor_set_problem(new)
+        if problem is not None:
+            raise ValueError(problem[0])
+        self._set_next(new, {k: v for k, v in targets.items() if k != sensor_id})
+
+    def _set_next(self, sensors: tuple[SensorInfo, ...], targets: dict[str, Target]) -> None:
+        same = sensors == self.sensors and all(
+            targets.get(s.id, Target(s.id)) == self._targets.get(s.id, Target(s.id))
+            for s in sensors
+        )
+        self._next = None if same else (sensors, targets)
 
     def _close_writer(self, *, end: bool) -> None:
         with self._tap.lock:
@@ -279,6 +319,8 @@ class Runtime:
         by_id = {r["id"]: r for r in rows}
         added = []
         sensors, targets = self._next
+        for sid in set(streamed) - {s.id for s in sensors}:
+            by_id[sid]["state"] = "removed next session"
         for s in sensors:
             t = targets.get(s.id, Target(s.id))
             if streamed.get(s.id) == s and self._targets.get(s.id, Target(s.id)) == t:
@@ -314,6 +356,7 @@ class Runtime:
             backend, found = await self._start_virtual(loop)
             virtual = {t.sensor_id: t for t in found}
         while not self._stopping:
+            await self._gate.wait()
             targets = [
                 virtual.get(s.id) or self._targets.get(s.id, Target(s.id)) for s in self.sensors
             ]
@@ -328,6 +371,8 @@ class Runtime:
                 consumers=[self._tap],
             )
             self.problem = None
+            self._run_active = True
+            self._run_ended.clear()
             try:
                 await self.record.run()
             except NoSensorFound as e:
@@ -342,6 +387,9 @@ class Runtime:
                 self.say(f"streaming failed ({type(e).__name__}: {e}); trying again")
             else:
                 continue
+            finally:
+                self._run_active = False
+                self._run_ended.set()
             await asyncio.sleep(self.retry_s)
 
     async def _start_virtual(self, loop: asyncio.AbstractEventLoop) -> tuple[Any, list[Target]]:

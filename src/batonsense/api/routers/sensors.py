@@ -1,4 +1,4 @@
-"""GET /api/sensors (live status), PUT /api/sensors/{id} (configuration)."""
+"""GET /api/sensors (live status), PUT and DELETE /api/sensors/{id} (configuration)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 from batonsense.api.deps import Guard, RuntimeDep
 from batonsense.api.schemas import ERRORS, UNAUTHORIZED, SensorPut, SensorRow
 from batonsense.model import Hand, Role, SensorInfo
+from batonsense.service.runtime import Runtime
 from batonsense.store import StoredSensor
 
 router = APIRouter(prefix="/api/sensors", tags=["sensors"], responses=ERRORS)
@@ -31,20 +32,46 @@ async def put_sensor(sensor_id: SensorId, body: SensorPut, runtime: RuntimeDep) 
     Stored at once and streamed from the next session on (`POST
     /api/sessions`): the running session keeps the sensors it started with,
     so its recording stays whole.  Until then the sensor's `state` is "next
-    session".  409 if the sensors would no longer be a valid set (exactly one
-    baton, one sensor per athlete's hand, at least two wrists); nothing changes then.
-    The config file is read again at the next service start."""
+    session".  `address` and `name` left out keep the sensor's current ones.
+    409 if the sensors would no longer be a valid set (exactly one baton, one
+    sensor per athlete's hand, at least two wrists); nothing changes then.  To
+    put a new baton sensor in, change the baton's `address` or `name`.  The
+    config file is read again at the next service start."""
     info = SensorInfo(
         sensor_id, Role(body.role), body.athlete, None if body.hand is None else Hand(body.hand)
     )
+    now = runtime.configured(sensor_id)
+    address = body.address if "address" in body.model_fields_set or now is None else now[1].address
+    name = body.name if "name" in body.model_fields_set or now is None else now[1].name
     try:
-        runtime.put_sensor(StoredSensor(info, body.address, body.name))
+        runtime.put_sensor(StoredSensor(info, address, name))
     except ValueError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    return next(r for r in runtime.sensor_rows() if r["id"] == sensor_id) | {
-        "role": body.role,
-        "athlete": body.athlete,
-        "hand": body.hand,
-        "address": body.address,
-        "name": body.name,
-    }
+    return _row(runtime, sensor_id) or {}
+
+
+@router.delete(
+    "/{sensor_id}", response_model=SensorRow, dependencies=Guard, responses=UNAUTHORIZED
+)
+async def delete_sensor(sensor_id: SensorId, runtime: RuntimeDep) -> dict:
+    """Take a sensor out of the set from the next session on (its state says so until
+    then).  404 if it is not in the set; 409 if the rest would not be a valid set."""
+    before = runtime.configured(sensor_id)
+    try:
+        runtime.remove_sensor(sensor_id)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sensor {sensor_id!r}") from None
+    except ValueError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    row = _row(runtime, sensor_id)
+    if row is None and before is not None:  # added since the last session, now gone again
+        info, target = before
+        row = {"id": sensor_id, "role": info.role.value, "athlete": info.athlete,
+               "hand": None if info.hand is None else info.hand.value,
+               "address": target.address, "name": target.name, "connected": False,
+               "state": "removed"}  # fmt: skip
+    return row or {}
+
+
+def _row(runtime: Runtime, sensor_id: str) -> dict | None:
+    return next((r for r in runtime.sensor_rows() if r["id"] == sensor_id), None)

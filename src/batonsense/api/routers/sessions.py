@@ -49,7 +49,7 @@ def sessions(runtime: RuntimeDep) -> list[dict[str, Any]]:
 @router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED, dependencies=Guard)
 async def start_session(body: SessionCreate, runtime: RuntimeDep) -> dict[str, Any]:
     """End the running session and start a new one: what is recorded from now goes there."""
-    s = runtime.start_session(body.name, body.notes)
+    s = await runtime.begin_session(body.name, body.notes)
     return _out(runtime, runtime.store, s)
 
 
