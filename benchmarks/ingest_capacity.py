@@ -29,9 +29,9 @@ notification: 4 or 8 samples, 50 notifications/s per sensor either way):
    radio work is done by the adapter and BlueZ, outside this process.
 
 Measured (session 5, v3 packets, this 2-core machine, with the quick
-take-over's extra frame features): part 1, 16 sensors at 400 Hz 13.3 % of a
-core (decode 1.0, sync 2.9, detect 9.5 %; 12.0 % before them), 32 at 400 Hz
-27.2 %.  Earlier (another benchmark running beside it): 16 sensors at 400 Hz
+take-over's extra frame features): part 1, 16 sensors at 400 Hz 13.8 % of a
+core (decode 0.9, sync 2.8, detect 10.0 %; 12.0 % before them), 32 at 400 Hz
+28.3 %.  Earlier (another benchmark running beside it): 16 sensors at 400 Hz
 17.3 % of a core (decode 1.4, sync 9.2, detect 6.7 %), at 200 Hz 19.0 %; 24
 sensors at 400 Hz 23.3 %.  The sync
 share grew from the ~8 % total of the first run with the drift-averaged

@@ -56,10 +56,10 @@ def test_rolling_parting_matches_a_direct_fit_and_jumps_when_the_hand_lets_go() 
         assert got == pytest.approx(rec / fit, rel=1e-9)
     held, parted = p[(ends > 400) & (ends < 1490)], p[(ends >= 1510) & (ends < 1560)]
     assert held.max() < 3.0 and parted.min() > 100.0
-    # a frame's value does not depend on how much data came before it (live vs offline)
+    # a frame's value hardly depends on how much data came before it (live vs offline)
     tail = rolling_parting(gb[1100:], gw[1100:], ends[ends >= 1400] - 1100,
                            fit_n=240, lag_n=60, recent_n=16)  # fmt: skip
-    np.testing.assert_allclose(tail, p[ends >= 1400], rtol=1e-12)
+    np.testing.assert_allclose(tail, p[ends >= 1400], rtol=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(4))

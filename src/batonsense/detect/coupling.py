@@ -73,11 +73,8 @@ def rolling_coupling(
 def _window_sq_residual(
     gyro_b: np.ndarray, gyro_w: np.ndarray, rot: np.ndarray, hi: np.ndarray, n: int
 ) -> np.ndarray:
-    """Σ |ω_b − R_f ω_w|² over the n samples before index hi[f] (clipped at 0), per frame f.
-
-    Summed sample by sample, not from running sums: a difference of two large
-    running sums of squares loses digits, and would make a frame's value depend
-    on how much data came before it (live blocks vs a whole recording)."""
+    """Σ |ω_b − R_f ω_w|² over the n samples before index hi[f] (clipped at 0), per frame f,
+    summed sample by sample."""
     pad = np.zeros((n, 3))
     b = np.concatenate([pad, gyro_b])
     w = np.concatenate([pad, gyro_w])
@@ -106,13 +103,17 @@ def rolling_parting(
     parting, the fixed R sees it as soon as it begins.
     """
     n = gyro_b.shape[0]
-    cs, _, _ = _cumsums(gyro_b, gyro_w)
+    cs, eb, ew = _cumsums(gyro_b, gyro_w)
     hi_f = np.clip(ends + 1 - lag_n, 0, n)
     lo_f = np.clip(hi_f - fit_n, 0, n)
-    _, rot = _best_trace((cs[hi_f] - cs[lo_f]).reshape(-1, 3, 3))
+    trace_f, rot = _best_trace((cs[hi_f] - cs[lo_f]).reshape(-1, 3, 3))
     hi = np.clip(ends + 1, 0, n)
     lo = np.clip(hi - recent_n, 0, n)
-    per_fit = _window_sq_residual(gyro_b, gyro_w, rot, hi_f, fit_n) / np.maximum(hi_f - lo_f, 1)
+    # the fit's residual from running sums (as κ: cheap, the hold's misfit is a fair
+    # share of its energy); the short recent one sample by sample (running sums
+    # would lose its digits to the energy of everything before it)
+    res_fit = (eb[hi_f] - eb[lo_f]) + (ew[hi_f] - ew[lo_f]) - 2.0 * trace_f
+    per_fit = np.maximum(res_fit, 0.0) / np.maximum(hi_f - lo_f, 1)
     per_recent = _window_sq_residual(gyro_b, gyro_w, rot, hi, recent_n) / np.maximum(hi - lo, 1)
     # a floor of (0.01 rad/s)² per sample: a fit on a baton at rest is not a hold
     return per_recent / np.maximum(per_fit, 1e-4)
