@@ -414,3 +414,32 @@ def test_indicator_says_reconnecting_while_the_service_is_away(
         run.close()
     finally:
         demo.stop()
+
+
+def test_a_sensor_change_waiting_for_the_next_session_is_shown(
+    browser: Any, tmp_path: Path
+) -> None:  # fmt: skip
+    import httpx
+
+    demo = DemoService(tmp_path)
+    try:
+        demo.start()
+        run = PageRun(browser, demo.base, 1280, 800)
+        page = run.page
+        row = "#sensors li[data-sensor-id='w4']"
+        page.wait_for_selector(f"{row}[data-connected='true']", timeout=30_000)
+        assert "next session" not in page.inner_text(row)
+        r = httpx.put(demo.base + "/api/sensors/w4",
+                      json={"role": "wrist", "athlete": "EVE", "hand": "left"})  # fmt: skip
+        assert r.status_code == 200, r.text
+        # still streaming (connected) as before, the change announced until a new session
+        page.wait_for_function(
+            f"() => (document.querySelector(\"{row}\")?.innerText || '').includes('next session')",
+            timeout=10_000,
+        )
+        assert page.get_attribute(row, "data-connected") == "true"
+        assert "EVE" in page.inner_text(row)
+        assert not run.errors
+        run.close()
+    finally:
+        demo.stop()

@@ -529,7 +529,9 @@ function renderSensors(sensors) {
       el("span", { class: "stat" }, `rate ${num(s.rate_hz, "Hz")}`),
       el("span", { class: lossy ? "stat bad" : "stat" }, `loss ${num(s.lost_pct, "%", 1)}`),
       silent ? el("span", { class: "stat bad" }, `silent ${num(s.last_seen_ago_s, "s")}`) : null,
-      !on && s.state ? el("span", { class: "stat" }, s.state) : null));
+      // off: why; on: a configuration change waiting for the next session
+      (!on || /next session/.test(s.state || "")) && s.state
+        ? el("span", { class: "stat" }, s.state) : null));
   });
   $("sensors").replaceChildren(...items);
 }
