@@ -11,6 +11,7 @@ Skips when /usr/bin/chromium is missing, except under CI=true where it fails
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -391,13 +392,25 @@ def test_phone_layout_fits_the_screen(browser: Any, service: str, tmp_path: Path
         run.close()
 
 
-def test_indicator_says_reconnecting_while_the_service_is_away(
-    browser: Any, tmp_path: Path
-) -> None:  # fmt: skip
-    demo = DemoService(tmp_path)
+@contextlib.contextmanager
+def own_demo_page(browser: Any, tmp: Path) -> Iterator[tuple[DemoService, PageRun]]:
+    """A demo service of the test's own (its state may change) and a laptop page on it;
+    the page must not have thrown."""
+    demo = DemoService(tmp)
     try:
         demo.start()
         run = PageRun(browser, demo.base, 1280, 800)
+        yield demo, run
+        assert not run.errors
+        run.close()
+    finally:
+        demo.stop()
+
+
+def test_indicator_says_reconnecting_while_the_service_is_away(
+    browser: Any, tmp_path: Path
+) -> None:  # fmt: skip
+    with own_demo_page(browser, tmp_path) as (demo, run):
         page = run.page
         state = "document.getElementById('conn').dataset.state"
         page.wait_for_function(f"() => {state} === 'live'", timeout=15_000)
@@ -410,10 +423,6 @@ def test_indicator_says_reconnecting_while_the_service_is_away(
         demo.start()  # same port, same database
         page.wait_for_function(f"() => {state} === 'live'", timeout=30_000)
         assert not page.is_visible("#sensors-stale")
-        assert not run.errors
-        run.close()
-    finally:
-        demo.stop()
 
 
 def test_a_sensor_change_waiting_for_the_next_session_is_shown(
@@ -421,10 +430,7 @@ def test_a_sensor_change_waiting_for_the_next_session_is_shown(
 ) -> None:  # fmt: skip
     import httpx
 
-    demo = DemoService(tmp_path)
-    try:
-        demo.start()
-        run = PageRun(browser, demo.base, 1280, 800)
+    with own_demo_page(browser, tmp_path) as (demo, run):
         page = run.page
         row = "#sensors li[data-sensor-id='w4']"
         page.wait_for_selector(f"{row}[data-connected='true']", timeout=30_000)
@@ -439,7 +445,3 @@ def test_a_sensor_change_waiting_for_the_next_session_is_shown(
         )
         assert page.get_attribute(row, "data-connected") == "true"
         assert "EVE" in page.inner_text(row)
-        assert not run.errors
-        run.close()
-    finally:
-        demo.stop()
