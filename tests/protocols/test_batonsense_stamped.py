@@ -13,8 +13,48 @@ from hypothesis.extra import numpy as hnp
 from batonsense.errors import DecodeError
 from batonsense.protocols import batonsense_v1 as v1
 
+from .test_batonsense_v1 import EXAMPLE as EXAMPLE_V1
+from .test_batonsense_v2 import EXAMPLE as EXAMPLE_V2
+from .test_batonsense_v3 import EXAMPLE as EXAMPLE_V3
+
 # version byte -> the encoder's keyword for its stamp
 STAMP = {2: "queued_us", 3: "event_us"}
+# version byte -> the worked example of firmware_notes/protocol.md (the v1 example's
+# packet with a stamp), its stamp (µs after the last sample) and the decoder's notes
+WORKED = {
+    2: (EXAMPLE_V2, 3217, ("start",)),
+    3: (EXAMPLE_V3, 8342, ("start", "event_stamp")),
+}
+
+
+@pytest.mark.parametrize("version", sorted(WORKED))
+def test_worked_example_decodes_to_hand_computed_values(version: int) -> None:
+    example, stamp_us, notes = WORKED[version]
+    p = v1.decode_packet(example)
+    assert p.protocol == "batonsense_v1" and p.seq == 7 and p.notes == notes
+    assert p.t_sensor_us.tolist() == [123_456_789.0, 123_461_789.0]
+    assert p.t_queued_us == 123_461_789 + stamp_us  # the clock fit's sync time
+    assert getattr(v1.decode_header(example), STAMP[version]) == stamp_us
+    # samples are the same bytes as in v1, and decode the same
+    q = v1.decode_packet(EXAMPLE_V1)
+    np.testing.assert_array_equal(p.acc_mps2, q.acc_mps2)
+    np.testing.assert_array_equal(p.gyro_radps, q.gyro_radps)
+
+
+@pytest.mark.parametrize("version", sorted(WORKED))
+def test_worked_example_is_what_the_encoder_writes(version: int) -> None:
+    example, stamp_us, _ = WORKED[version]
+    data = v1.encode_counts(
+        seq=7,
+        t0_us=123_456_789,
+        period_us=5000,
+        acc_counts=np.array([[0, 0, 2048], [-2048, 0, 0]]),
+        gyro_counts=np.array([[0, 0, 0], [164, 0, -16384]]),
+        flags=v1.Flag.START,
+        **{STAMP[version]: stamp_us},
+    )
+    assert data == example
+    assert len(data) == len(EXAMPLE_V1)  # stamped packets are no bigger
 
 samples = st.integers(1, v1.MAX_SAMPLES_PER_PACKET).flatmap(
     lambda n: st.tuples(hnp.arrays(np.int16, (n, 3)), hnp.arrays(np.int16, (n, 3)))

@@ -40,8 +40,12 @@ def kabsch_rotation(gyro_b: np.ndarray, gyro_w: np.ndarray) -> tuple[np.ndarray,
     return r, kappa
 
 
-def _cumsums(gyro_b: np.ndarray, gyro_w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Running sums of ω_w ω_bᵀ (N+1, 9), |ω_b|² and |ω_w|² (N+1,), zero first."""
+Sums = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def running_sums(gyro_b: np.ndarray, gyro_w: np.ndarray) -> Sums:
+    """Running sums of ω_w ω_bᵀ (N+1, 9), |ω_b|² and |ω_w|² (N+1,), zero first: what
+    every window's coupling and residual are taken from (compute once per pair)."""
     n = gyro_b.shape[0]
     prod = (gyro_w[:, :, None] * gyro_b[:, None, :]).reshape(n, 9)
     cs = np.vstack([np.zeros((1, 9)), np.cumsum(prod, axis=0)])
@@ -51,15 +55,20 @@ def _cumsums(gyro_b: np.ndarray, gyro_w: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def rolling_coupling(
-    gyro_b: np.ndarray, gyro_w: np.ndarray, window_n: int, ends: np.ndarray
+    gyro_b: np.ndarray,
+    gyro_w: np.ndarray,
+    window_n: int,
+    ends: np.ndarray,
+    sums: Sums | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Coupling κ and mean rotational energy over windows (end-window_n, end] at indices `ends`.
 
-    gyro_b, gyro_w: (N,3) on one grid (rad/s).  Returns (kappa (F,), energy_b (F,)
-    in (rad/s)² per sample).  Windows that start before 0 are clipped.
+    gyro_b, gyro_w: (N,3) on one grid (rad/s); sums: their `running_sums`, if at
+    hand.  Returns (kappa (F,), energy_b (F,) in (rad/s)² per sample).  Windows
+    that start before 0 are clipped.
     """
     n = gyro_b.shape[0]
-    cs, eb, ew = _cumsums(gyro_b, gyro_w)
+    cs, eb, ew = sums if sums is not None else running_sums(gyro_b, gyro_w)
     hi = np.clip(ends + 1, 0, n)
     lo = np.clip(hi - window_n, 0, n)
     h = (cs[hi] - cs[lo]).reshape(-1, 3, 3)
@@ -91,6 +100,7 @@ def rolling_parting(
     fit_n: int,
     lag_n: int,
     recent_n: int,
+    sums: Sums | None = None,
 ) -> np.ndarray:
     """How much the last recent_n samples break the rigid relation of the hold before them.
 
@@ -103,7 +113,7 @@ def rolling_parting(
     parting, the fixed R sees it as soon as it begins.
     """
     n = gyro_b.shape[0]
-    cs, eb, ew = _cumsums(gyro_b, gyro_w)
+    cs, eb, ew = sums if sums is not None else running_sums(gyro_b, gyro_w)
     hi_f = np.clip(ends + 1 - lag_n, 0, n)
     lo_f = np.clip(hi_f - fit_n, 0, n)
     trace_f, rot = _best_trace((cs[hi_f] - cs[lo_f]).reshape(-1, 3, 3))

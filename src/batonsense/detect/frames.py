@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from batonsense.detect.coupling import rolling_coupling, rolling_parting
+from batonsense.detect.coupling import rolling_coupling, rolling_parting, running_sums
 from batonsense.model import GRAVITY_MPS2
 
 
@@ -86,11 +86,12 @@ def frame_features(
     bad_b = _rolling_sum((~baton_valid).astype(float), win_n, frame_idx) > 0
     energy_b = np.zeros(f)
     for j, (gw, vw) in enumerate(zip(wrist_gyros, wrist_valids, strict=True)):
-        k, energy_b = rolling_coupling(baton_gyro, gw, win_n, frame_idx)
+        sums = running_sums(baton_gyro, gw)
+        k, energy_b = rolling_coupling(baton_gyro, gw, win_n, frame_idx, sums)
         kappa[:, j] = k
-        kappa_fast[:, j] = rolling_coupling(baton_gyro, gw, fast_n, frame_idx)[0]
+        kappa_fast[:, j] = rolling_coupling(baton_gyro, gw, fast_n, frame_idx, sums)[0]
         parting[:, j] = rolling_parting(
-            baton_gyro, gw, frame_idx, fit_n=fit_n, lag_n=lag_n, recent_n=recent_n
+            baton_gyro, gw, frame_idx, fit_n=fit_n, lag_n=lag_n, recent_n=recent_n, sums=sums
         )
         # the fit looks further back than the window: without data all along
         # (the stream's start, a gap) it fits padding, not a hold

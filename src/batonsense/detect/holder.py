@@ -256,7 +256,8 @@ class HolderTracker:
         if (
             self.holder is not None
             and not self.still_seen
-            and self.cand_first_s - max(self.last_held_s, self.holder_top_s) <= self.max_transition_s
+            and self.cand_first_s - max(self.last_held_s, self.holder_top_s)
+            <= self.max_transition_s
             and self.last_held_s - self.hold_start_s >= self.min_hold_s
         ):
             ev = Handover(self.holder_wrist, self.cand_wrist, self.last_held_s, self.cand_first_s)

@@ -63,8 +63,8 @@ class SensorPipeline(_Notifications):
     mapped by their own timestamps.
 
     decode: bytes → DecodedPacket with timestamps, acc and gyro (our
-    protocol, v1, v2 or v3, by default); make_mapper: a fresh ClockMapper for each epoch; seq_modulus:
-    the sequence counter's period (uint16).
+    protocol, v1, v2 or v3, by default); make_mapper: a fresh ClockMapper for
+    each epoch; seq_modulus: the sequence counter's period (uint16).
     """
 
     def __init__(
@@ -169,9 +169,10 @@ class SensorPipeline(_Notifications):
 
         The stamp if present (protocol v2: when the sensor handed the packet to
         its BLE stack, after a random hold; v3: the anchor of the connection
-        event it was handed over for), else the last sample's time (v1).  Stamps never run backwards from correct firmware (packets
-        are handed over in order); one that does while the samples move on
-        is skipped rather than taken for a reboot.
+        event it was handed over for), else the last sample's time (v1).
+        Stamps never run backwards from correct firmware (packets are handed
+        over in order); one that does while the samples move on is skipped
+        rather than taken for a reboot.
         """
         if packet.t_queued_us is None:
             return t_last_s

@@ -116,8 +116,8 @@ class Runtime:
         self._switch = asyncio.Lock()
         self._gate = asyncio.Event()
         self._gate.set()
-        self._run_active = False
-        self._run_ended = asyncio.Event()
+        self._run_ended = asyncio.Event()  # clear while a streaming run is on
+        self._run_ended.set()
         self._stopping = False
         self._virtual: Any = None
         self.started_monotonic_s = time.monotonic()
@@ -181,7 +181,7 @@ class Runtime:
             try:
                 self.sensors, self._targets = self._next
                 self._next = None
-                if self._run_active and self.record is not None:
+                if not self._run_ended.is_set() and self.record is not None:
                     self.record.stop()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._run_ended.wait(), 10.0)
@@ -289,16 +289,7 @@ class Runtime:
         rows = []
         for s in self.sensors:
             st = status.get(s.id)
-            row: dict[str, Any] = {
-                "id": s.id,
-                "role": s.role.value,
-                "athlete": s.athlete,
-                "hand": None if s.hand is None else s.hand.value,
-                "address": targets.get(s.id, Target(s.id)).address,
-                "name": targets.get(s.id, Target(s.id)).name,
-                "connected": False,
-                "state": "starting",
-            }
+            row = config_row(s, targets.get(s.id, Target(s.id)), "starting")
             if st is not None:
                 d = st.to_dict()
                 row.update({k: d.get(k) for k in _STATUS_KEYS})
@@ -325,13 +316,12 @@ class Runtime:
             t = targets.get(s.id, Target(s.id))
             if streamed.get(s.id) == s and self._targets.get(s.id, Target(s.id)) == t:
                 continue
+            new = config_row(s, t, "next session")
             row = by_id.get(s.id)
             if row is None:
-                row = {"id": s.id, "connected": False}
-                added.append(row)
-            row.update({"role": s.role.value, "athlete": s.athlete, "address": t.address,
-                        "hand": None if s.hand is None else s.hand.value, "name": t.name,
-                        "state": "next session"})  # fmt: skip
+                added.append(new)
+            else:  # keeps its live status
+                row.update({k: v for k, v in new.items() if k != "connected"})
         return added
 
     def say(self, message: str) -> None:
@@ -371,7 +361,6 @@ class Runtime:
                 consumers=[self._tap],
             )
             self.problem = None
-            self._run_active = True
             self._run_ended.clear()
             try:
                 await self.record.run()
@@ -388,7 +377,6 @@ class Runtime:
             else:
                 continue
             finally:
-                self._run_active = False
                 self._run_ended.set()
             await asyncio.sleep(self.retry_s)
 
@@ -413,6 +401,20 @@ class Runtime:
         stored = StoredExchange(exchange_id, writer.session_id, exchange, created)
         record = exchange_record(stored, self.store.session(writer.session_id))
         self.hub.publish(exchange_id, record)
+
+
+def config_row(info: SensorInfo, target: Target, state: str) -> dict[str, Any]:
+    """A sensor's row as `GET /api/sensors` lists it, from its configuration alone."""
+    return {
+        "id": info.id,
+        "role": info.role.value,
+        "athlete": info.athlete,
+        "hand": None if info.hand is None else info.hand.value,
+        "address": target.address,
+        "name": target.name,
+        "connected": False,
+        "state": state,
+    }
 
 
 _STATUS_KEYS = (

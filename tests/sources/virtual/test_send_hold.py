@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import numpy as np
 import pytest
@@ -66,17 +67,25 @@ def _stream_one(version: int) -> tuple[object, list[tuple[float, bytes]], v1.Sta
     return run(body)
 
 
+def _received(s: Any, got: list[tuple[float, bytes]], version: int) -> list[tuple[Any, Any, float]]:
+    """(decoded packet, the sensor's record of it, host time of its last sample) for
+    every packet sent, after checking that each arrived, in that version."""
+    packets = [v1.decode_packet(d) for _, d in got]
+    sent = [r for r in s.packets if r.fate is Fate.SENT]
+    assert len(packets) == len(sent) > 40 and all(d[0] == version for _, d in got)
+    return [
+        (p, r, r.sample0_host_s + (r.count - 1) / s.stream.rate_hz)
+        for p, r in zip(packets, sent, strict=True)
+    ]
+
+
 def test_v2_sensor_stamps_the_hand_off_on_its_own_clock() -> None:
     s, got, status = _stream_one(2)
     assert status.version == 2 and s.hold_max_s() == pytest.approx(
         0.020, rel=1e-3
     )  # 4 samples, ~200 Hz
-    packets = [v1.decode_packet(d) for _, d in got]
-    sent = [r for r in s.packets if r.fate is Fate.SENT]
-    assert len(packets) == len(sent) > 40 and all(d[0] == 2 for _, d in got)
     holds = []
-    for p, r in zip(packets, sent, strict=True):
-        last_host_s = r.sample0_host_s + (r.count - 1) / s.stream.rate_hz
+    for p, r, last_host_s in _received(s, got, 2):
         hold_s = r.handoff_host_s - last_host_s
         assert (
             -1e-6 <= hold_s < s.hold_max_s() + 1e-6 and r.handoff_host_s <= r.notify_host_s + 1e-6
@@ -92,12 +101,8 @@ def test_v2_sensor_stamps_the_hand_off_on_its_own_clock() -> None:
 def test_v3_sensor_stamps_the_connection_event_on_its_own_clock() -> None:
     s, got, status = _stream_one(3)
     assert status.version == 3 and s.hold_max_s() == 0.0  # v3 never holds at random
-    packets = [v1.decode_packet(d) for _, d in got]
-    sent = [r for r in s.packets if r.fate is Fate.SENT]
-    assert len(packets) == len(sent) > 40 and all(d[0] == 3 for _, d in got)
     stamps = []
-    for p, r in zip(packets, sent, strict=True):
-        last_host_s = r.sample0_host_s + (r.count - 1) / s.stream.rate_hz
+    for p, r, last_host_s in _received(s, got, 3):
         event_host_s = r.handoff_host_s + NOTIFY_LEAD_S
         # complete by the ACTIVE signal, notified at (or after) its event
         assert last_host_s <= r.handoff_host_s + 1e-6 and event_host_s <= r.notify_host_s + 1e-6

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 from batonsense.api.deps import Guard, RuntimeDep
 from batonsense.api.schemas import ERRORS, UNAUTHORIZED, SensorPut, SensorRow
 from batonsense.model import Hand, Role, SensorInfo
-from batonsense.service.runtime import Runtime
+from batonsense.service.runtime import config_row
 from batonsense.store import StoredSensor
 
 router = APIRouter(prefix="/api/sensors", tags=["sensors"], responses=ERRORS)
@@ -47,7 +47,7 @@ async def put_sensor(sensor_id: SensorId, body: SensorPut, runtime: RuntimeDep) 
         runtime.put_sensor(StoredSensor(info, address, name))
     except ValueError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    return _row(runtime, sensor_id) or {}
+    return next(r for r in runtime.sensor_rows() if r["id"] == sensor_id)  # in the set now
 
 
 @router.delete(
@@ -57,21 +57,12 @@ async def delete_sensor(sensor_id: SensorId, runtime: RuntimeDep) -> dict:
     """Take a sensor out of the set from the next session on (its state says so until
     then).  404 if it is not in the set; 409 if the rest would not be a valid set."""
     before = runtime.configured(sensor_id)
+    if before is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sensor {sensor_id!r}")
     try:
         runtime.remove_sensor(sensor_id)
-    except KeyError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no sensor {sensor_id!r}") from None
     except ValueError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
-    row = _row(runtime, sensor_id)
-    if row is None and before is not None:  # added since the last session, now gone again
-        info, target = before
-        row = {"id": sensor_id, "role": info.role.value, "athlete": info.athlete,
-               "hand": None if info.hand is None else info.hand.value,
-               "address": target.address, "name": target.name, "connected": False,
-               "state": "removed"}  # fmt: skip
-    return row or {}
-
-
-def _row(runtime: Runtime, sensor_id: str) -> dict | None:
-    return next((r for r in runtime.sensor_rows() if r["id"] == sensor_id), None)
+    # a streamed sensor is listed until the next session; one added since, no more
+    rows = {r["id"]: r for r in runtime.sensor_rows()}
+    return rows.get(sensor_id) or config_row(*before, "removed")
