@@ -8,6 +8,8 @@ from scipy.spatial.transform import Rotation
 
 from batonsense.detect import ExchangeDetector, detect_exchanges
 from batonsense.detect.coupling import kabsch_rotation, rolling_coupling, rolling_parting
+from batonsense.detect.rigid import clipped
+from batonsense.detect.timing import fit_rotation
 from batonsense.model import Recording, SensorStream
 
 from .live import stream_live
@@ -29,6 +31,39 @@ def test_mirror_image_is_not_a_rotation() -> None:
     w = rng.normal(size=(400, 3))
     _, kappa = kabsch_rotation(w * [1.0, -1.0, 1.0], w)
     assert kappa < 0.6
+
+
+def test_clipped_marks_the_rail_and_its_neighbours_not_a_single_peak() -> None:
+    x = np.zeros((50, 3))
+    x[:, 0] = np.sin(np.linspace(0, 6, 50))  # one highest sample: a peak, not a rail
+    x[20:24, 1] = 34.9  # a sensor at full scale repeats its extreme value
+    x[30, 2] = -7.0
+    m = clipped(x, pad_n=2)
+    assert np.flatnonzero(m).tolist() == list(range(18, 26))
+    assert not clipped(x[:, :1], pad_n=2).any()
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.degrees(np.linalg.norm(Rotation.from_matrix(a.T @ b).as_rotvec())))
+
+
+def test_rotation_fit_leaves_out_clipped_samples() -> None:
+    # a hold at ~2 rad/s with one 30 ms knock past the gyros' 2000 °/s full scale:
+    # clipped on both sensors' own axes, the knock no longer obeys ω_b = R ω_w
+    rng = np.random.default_rng(7)
+    t = np.arange(400) / 400.0
+    w = np.cumsum(rng.normal(0, 0.3, (400, 3)), axis=0)
+    w[200:212] += np.array([60.0, -45.0, 50.0])
+    rot = Rotation.from_rotvec([0.9, -0.4, 1.3]).as_matrix()
+    full_scale = np.radians(2000.0)
+    gyro_w = np.clip(w, -full_scale, full_scale)
+    gyro_b = np.clip(w @ rot.T, -full_scale, full_scale)
+    usable = ~clipped(gyro_b, 1) & ~clipped(gyro_w, 1)
+    assert not usable[200:212].any() and usable.sum() > 350
+    r_all, _ = fit_rotation(t, gyro_b, gyro_w, 0.0, 1.0)
+    r_usable, _ = fit_rotation(t, gyro_b, gyro_w, 0.0, 1.0, usable=usable)
+    assert _angle_deg(r_usable, rot) < 0.01
+    assert _angle_deg(r_all, rot) > 1.0
 
 
 def test_rolling_coupling_matches_direct_fit() -> None:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from batonsense.detect.holder import Fall, Handover
-from batonsense.detect.rigid import acc_residual, acc_residual_vec, residual_change
+from batonsense.detect.rigid import acc_residual, acc_residual_vec, clipped, residual_change
 from batonsense.detect.timing import (
+    MIN_USABLE_N,
     common_impulse,
     fit_rotation,
     free_fall_start,
@@ -89,6 +90,21 @@ def _lag_n(native_hz: Mapping[str, float], ids: tuple[str, ...], grid_hz: float)
     the slowest of the sensors `ids`, at least 10 ms (shorter lags at 400 Hz were
     noise-dominated and made releases late on unseen seeds)."""
     return max(1, round(grid_hz / min(native_hz.get(i, grid_hz) for i in ids)), round(0.01 * grid_hz))
+
+
+def _usable(data: Grid, sid: str, native_hz: Mapping[str, float], fs: float) -> np.ndarray:
+    """Grid samples of sensor sid a rigid-body fit may use: inside its data (no long
+    gap) and not within one native sample of a clipped value (a sensor at full
+    scale under-reads, and the fit bends to explain it)."""
+    acc, gyro, valid = data[sid]
+    pad = max(1, round(fs / native_hz.get(sid, fs)))
+    return valid & ~clipped(acc, pad) & ~clipped(gyro, pad)
+
+
+def _usable_or_all(sel: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """sel restricted to usable samples, unless fewer than MIN_USABLE_N remain."""
+    both = sel & usable
+    return both if np.count_nonzero(both) >= MIN_USABLE_N else sel
 
 
 def _window(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int]:
@@ -293,9 +309,12 @@ def time_handover(
     wb = _gripping_wrist(t, data, baton, wrists, ev.receiver_wrist, fit_b, fs)
     acc_a, gyro_a, _ = data[wa.id]
     acc_b, gyro_b, _ = data[wb.id]
+    ok_bt = _usable(data, baton.id, native_hz, fs)
+    ok_a = ok_bt & _usable(data, wa.id, native_hz, fs)
+    ok_b = ok_bt & _usable(data, wb.id, native_hz, fs)
     # mount rotations from the two holds (gyros: no lever arm, no gravity)
-    rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a)
-    rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b)
+    rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a, usable=ok_a)
+    rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b, usable=ok_b)
     giver_sensed, receiver_sensed = _sensed(
         _lever_m(t, data, baton, wa, rot_a, fit_a, fs),
         _lever_m(t, data, baton, wb, rot_b, fit_b, fs),
@@ -314,12 +333,12 @@ def time_handover(
     if not giver_sensed:
         rough_rel = max(rough_rel, rough_grab)
     # lever arms from the holds; then the acceleration residuals
-    held_a = (t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02)
+    held_a = _usable_or_all((t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02), ok_a)
     v_a, _ = acc_residual_vec(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
     lag_n = _lag_n(native_hz, (baton.id, wa.id), fs)
     change_acc = residual_change(v_a, lag_n)
     change_gyro = residual_change(gyro_bt - gyro_a @ rot_a.T, lag_n)
-    held_b = t >= max(rough_grab + 0.03, fit_b[0])
+    held_b = _usable_or_all(t >= max(rough_grab + 0.03, fit_b[0]), ok_b)
     ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
     # grab: the collision, just before the receiver's residual drops to its quiet level
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))

@@ -71,6 +71,35 @@ def acc_residual(
     return np.linalg.norm(v, axis=1), r
 
 
+def clipped(x: np.ndarray, pad_n: int) -> np.ndarray:
+    """(N,) bool: samples of x (N,3) within pad_n of one that sits on the sensor's rail.
+
+    A sensor at full scale repeats its extreme value: the largest |value| of an axis
+    that occurs at least twice (linear interpolation between two clipped samples
+    reproduces it exactly).  Such samples break the rigid-body relation (the true
+    value is larger), so fits must not use them.
+    """
+    a = np.abs(x)
+    n = a.shape[0]
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    top = a.max(axis=0)
+    for k in range(a.shape[1]):
+        on = a[:, k] >= top[k] * (1 - 1e-9)
+        if top[k] > 0 and np.count_nonzero(on) >= 2:
+            out |= on
+    if pad_n > 0 and out.any():
+        idx = np.flatnonzero(out)
+        lo = np.clip(idx - pad_n, 0, n)
+        hi = np.clip(idx + pad_n + 1, 0, n)
+        d = np.zeros(n + 1, dtype=int)
+        np.add.at(d, lo, 1)
+        np.add.at(d, hi, -1)
+        out = np.cumsum(d)[:n] > 0
+    return out
+
+
 def residual_change(v: np.ndarray, lag_n: int) -> np.ndarray:
     """|v_k − v_(k−lag_n)| per grid sample (first lag_n samples 0), in v's units.
 

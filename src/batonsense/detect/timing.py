@@ -15,11 +15,27 @@ from batonsense.detect.coupling import kabsch_rotation
 from batonsense.model import GRAVITY_MPS2
 
 
+# Fewest usable samples (25 ms at the 400 Hz grid) a fit is restricted to; with
+# fewer, the whole stretch is fitted as before.
+MIN_USABLE_N = 10
+
+
 def fit_rotation(
-    t_s: np.ndarray, gyro_b: np.ndarray, gyro_w: np.ndarray, start_s: float, end_s: float
+    t_s: np.ndarray,
+    gyro_b: np.ndarray,
+    gyro_w: np.ndarray,
+    start_s: float,
+    end_s: float,
+    usable: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
-    """Kabsch rotation wrist→baton and coupling κ over [start_s, end_s]."""
+    """Kabsch rotation wrist→baton and coupling κ over [start_s, end_s].
+
+    usable: (N,) bool, samples the fit may use (not clipped, not in a gap); ignored
+    when fewer than MIN_USABLE_N of the stretch are usable.
+    """
     sel = (t_s >= start_s) & (t_s <= end_s)
+    if usable is not None and np.count_nonzero(sel & usable) >= MIN_USABLE_N:
+        sel &= usable
     if np.count_nonzero(sel) < 3:
         return np.eye(3), 0.0
     return kabsch_rotation(gyro_b[sel], gyro_w[sel])
