@@ -168,3 +168,32 @@ def test_exchanges_say_which_clock_their_times_are_on() -> None:
     on_host = Recording(rec.sensors, rec.streams, clock="host_monotonic")
     assert [e.clock for e in detect_exchanges(rec)] == ["recording"]
     assert [e.clock for e in detect_exchanges(on_host)] == ["host_monotonic"]
+
+
+def test_give_fit_takes_the_wrist_as_it_is_held_out_not_as_it_swung() -> None:
+    # a sprinting wrist flexes: over the long hold the wrist sensor sits ~10° off the
+    # way it sits in the give (arm held out) just before the pass, which is what the
+    # release must be judged against; a free arm in the give is no hold at all
+    from batonsense.detect.handover import _give_fit
+
+    rng = np.random.default_rng(11)
+    fs = 400.0
+    t = np.arange(int(3.0 * fs)) / fs
+    w = np.cumsum(rng.normal(0, 0.4, (t.size, 3)), axis=0)
+    swing = Rotation.from_rotvec([0.5, -1.0, 0.3]).as_matrix()
+    held_out = Rotation.from_rotvec([0.5, -1.0, 0.3]) * Rotation.from_rotvec([0.0, 0.17, 0.0])
+    held_out = held_out.as_matrix()
+    rough_grab_s, rough_release_s = 2.5, 2.8
+    give = t >= rough_grab_s - 0.6
+    gyro_b = np.where(give[:, None], w @ held_out.T, w @ swing.T)
+    usable = np.ones(t.size, dtype=bool)
+    fit = _give_fit(t, gyro_b, w, usable, rough_grab_s, rough_release_s)
+    assert fit is not None
+    rot, held = fit
+    assert _angle_deg(rot, held_out) < 0.01
+    assert t[held].min() == pytest.approx(rough_grab_s - 0.3, abs=1 / fs)
+    assert t[held].max() == pytest.approx(rough_release_s - 0.1, abs=1 / fs)
+    long_hold, _ = fit_rotation(t, gyro_b, w, 0.0, rough_grab_s)
+    assert _angle_deg(long_hold, held_out) > 3.0
+    free_arm = rng.normal(size=w.shape)
+    assert _give_fit(t, free_arm, w, usable, rough_grab_s, rough_release_s) is None

@@ -247,7 +247,7 @@ LEAD_MIN_CONTRAST = 2.5
 
 def _release(
     t: np.ndarray, change_acc: np.ndarray, change_gyro: np.ndarray, after_s: float, rough_rel: float
-) -> float:
+) -> tuple[float, float]:
     """The giver lets go: where the change of the giver's rigid-body residual steps up.
 
     change_acc / change_gyro: `residual_change` of the acceleration (m/s²) and
@@ -264,10 +264,13 @@ def _release(
     vanishes); the gyro decides only when its step is clearly (2×) sharper
     and a clear (≥ 2.5×) acceleration step does not lead it by 5-30 ms, e.g.
     a hand that just turns away without any force to lose.
+
+    Returns (release time, clarity): clarity is the larger of the two steps'
+    contrasts, how sharply this hold model sees the parting.
     """
     r0, r1 = _window(t, after_s + 0.025, max(rough_rel + 0.02, after_s + 0.1))
     if r1 - r0 <= 6:
-        return rough_rel
+        return rough_rel, 0.0
     k, contrast = _change_step(t, change_acc, r0, r1)
     k_gyro, contrast_gyro = _change_step(t, change_gyro, r0, r1)
     if float(t[k_gyro] - t[k]) > ACC_LEADS_GYRO_S[1]:
@@ -283,7 +286,44 @@ def _release(
     )
     if contrast_gyro > 2.0 * contrast and not acc_leads:
         k = k_gyro
-    return _sub(t, k)
+    return _sub(t, k), max(contrast, contrast_gyro)
+
+
+# The give: the giver's arm held out towards the receiver before the pass.  While
+# the arm swings (sprinting) the wrist flexes and the wrist sensor turns against the
+# baton by several degrees; a rotation fitted over the long hold then misfits the
+# pass by ~8°, and the misfit grows with the pass's motion into a change that reads
+# as an early release.  Fitted from this long before the rough grab to this long
+# before the rough release (which lags the release by 6-60 ms), at least MIN_GIVE_S.
+# Measured on 420 simulated passes of other seeds (hold, sweep and fresh-1 sets,
+# simulator of session 6): release p95 19.0 -> 13.4 ms (>= 200 Hz) and 26.7 ->
+# 19.1 ms (100 Hz); the same data from the session-5 simulator 15.4 -> 11.8 and
+# 22.4 -> 22.2 ms.  Start 0.25-0.35 s and end 0.05-0.15 s before gave 12.8-15.3 and
+# 19.1-22.2 ms.  Used alone, the give fit cost the suite's 100 Hz p95 9.3 -> 24.4 ms
+# (few samples at 100 Hz make its lever arm noisy), hence the choice by clarity.
+GIVE_BEFORE_GRAB_S = 0.3
+GIVE_END_BEFORE_ROUGH_RELEASE_S = 0.1
+MIN_GIVE_S = 0.1
+# A give stretch that does not couple like a grip (κ below this) is not a hold to fit
+# (a free arm, a hand without a sensor): the long hold's fit is used alone.
+MIN_GIVE_KAPPA = 0.9
+
+
+def _give_fit(
+    t: np.ndarray,
+    gyro_bt: np.ndarray,
+    gyro_a: np.ndarray,
+    usable: np.ndarray,
+    rough_grab: float,
+    rough_rel: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rotation and lever-arm stretch of the giver's hold fitted over the give, or None."""
+    end_s = rough_rel - GIVE_END_BEFORE_ROUGH_RELEASE_S
+    start_s = min(rough_grab - GIVE_BEFORE_GRAB_S, end_s - MIN_GIVE_S)
+    rot, kappa = fit_rotation(t, gyro_bt, gyro_a, start_s, end_s, usable=usable)
+    if kappa < MIN_GIVE_KAPPA:
+        return None
+    return rot, _usable_or_all((t >= start_s) & (t <= end_s), usable)
 
 
 def time_handover(
@@ -332,12 +372,20 @@ def time_handover(
     rough_grab = _sub(t, j0 + log_step(e_b[j0:j1], 0.02, False)) if j1 - j0 > 4 else anchor
     if not giver_sensed:
         rough_rel = max(rough_rel, rough_grab)
-    # lever arms from the holds; then the acceleration residuals
-    held_a = _usable_or_all((t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02), ok_a)
-    v_a, _ = acc_residual_vec(acc_bt, acc_a, gyro_a, rot_a, fs, held_a)
+    # the giver's hold, two ways: R from the long hold and r up to the pass, or both
+    # from the give (the arm held out before the pass, where the wrist stops flexing)
     lag_n = _lag_n(native_hz, (baton.id, wa.id), fs)
-    change_acc = residual_change(v_a, lag_n)
-    change_gyro = residual_change(gyro_bt - gyro_a @ rot_a.T, lag_n)
+    held_a = _usable_or_all((t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02), ok_a)
+    holds = [(rot_a, held_a)]
+    give = _give_fit(t, gyro_bt, gyro_a, ok_a, rough_grab, rough_rel)
+    if give is not None:
+        holds.insert(0, give)
+    changes = []
+    for rot, held in holds:
+        v_a, _ = acc_residual_vec(acc_bt, acc_a, gyro_a, rot, fs, held)
+        changes.append(
+            (residual_change(v_a, lag_n), residual_change(gyro_bt - gyro_a @ rot.T, lag_n))
+        )
     held_b = _usable_or_all(t >= max(rough_grab + 0.03, fit_b[0]), ok_b)
     ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
     # grab: the collision, just before the receiver's residual drops to its quiet level
@@ -349,7 +397,10 @@ def time_handover(
     # the release by ~0.05-0.12 s): on 12 mixed_rates seeds, releases off by > 25 ms
     # went 9 -> 6 of 48 (0.3 s: 8; from the free arm's grab they were 100-300 ms off)
     after_s = grab_s if receiver_sensed else rough_rel - 0.15
-    release_s = _release(t, change_acc, change_gyro, after_s, rough_rel)
+    # of the hold models, the one under which the parting stands out most (the first on ties)
+    release_s: float | None = max(
+        (_release(t, ca, cg, after_s, rough_rel) for ca, cg in changes), key=lambda rc: rc[1]
+    )[0]
     unsensed = tuple(
         role for role, ok in (("giver", giver_sensed), ("receiver", receiver_sensed)) if not ok
     )
