@@ -43,6 +43,30 @@ def test_clipped_marks_the_rail_and_its_neighbours_not_a_single_peak() -> None:
     assert not clipped(x[:, :1], pad_n=2).any()
 
 
+def test_clipped_catches_both_int16_rails() -> None:
+    # int16 full scale is asymmetric: +32767 and -32768 counts; both rails are the sensor's
+    lsb = 16 * 9.80665 / 32768
+    x = np.zeros((60, 3))
+    x[:, 0] = np.linspace(-50.0, 50.0, 60)
+    x[10:13, 0] = 32767 * lsb
+    x[40:43, 0] = -32768 * lsb
+    assert np.flatnonzero(clipped(x, pad_n=0)).tolist() == [10, 11, 12, 40, 41, 42]
+
+
+def test_usable_leaves_out_a_native_sample_around_the_rail_and_long_gaps() -> None:
+    from batonsense.detect.handover import _usable
+
+    n = 400
+    acc = np.zeros((n, 3))
+    acc[:, 2] = np.sin(np.arange(n) / 20.0)
+    acc[100:104, 0] = 156.9  # clipped for one native sample of a 100 Hz sensor
+    gyro = np.zeros((n, 3))
+    valid = np.ones(n, dtype=bool)
+    valid[300:320] = False  # a long gap
+    ok = _usable({"w": (acc, gyro, valid)}, "w", {"w": 100.0}, 400.0)
+    assert np.flatnonzero(~ok).tolist() == list(range(96, 108)) + list(range(300, 320))
+
+
 def _angle_deg(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.degrees(np.linalg.norm(Rotation.from_matrix(a.T @ b).as_rotvec())))
 

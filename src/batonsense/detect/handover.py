@@ -92,13 +92,19 @@ def _lag_n(native_hz: Mapping[str, float], ids: tuple[str, ...], grid_hz: float)
     return max(1, round(grid_hz / min(native_hz.get(i, grid_hz) for i in ids)), round(0.01 * grid_hz))
 
 
+# The smallest full scales IMUs offer (±2 g, ±125 °/s): a repeated extreme below
+# them is a still or slow sensor whose readings repeat, not a rail.
+MIN_ACC_RAIL_MPS2 = 2 * GRAVITY_MPS2
+MIN_GYRO_RAIL_RADPS = float(np.radians(125.0))
+
+
 def _usable(data: Grid, sid: str, native_hz: Mapping[str, float], fs: float) -> np.ndarray:
     """Grid samples of sensor sid a rigid-body fit may use: inside its data (no long
     gap) and not within one native sample of a clipped value (a sensor at full
     scale under-reads, and the fit bends to explain it)."""
     acc, gyro, valid = data[sid]
     pad = max(1, round(fs / native_hz.get(sid, fs)))
-    return valid & ~clipped(acc, pad) & ~clipped(gyro, pad)
+    return valid & ~clipped(acc, pad, MIN_ACC_RAIL_MPS2) & ~clipped(gyro, pad, MIN_GYRO_RAIL_RADPS)
 
 
 def _usable_or_all(sel: np.ndarray, usable: np.ndarray) -> np.ndarray:
@@ -151,17 +157,23 @@ def _gripping_wrist(
 # sensor to grip ~0.1 m, grip to end cap up to ~0.15 m, mounts add a few cm).
 # A lever arm fitted further out means the rigid-body relation was fitted on
 # the athlete's *other*, free arm: the hand that holds carries no sensor.
-# Simulated (unclipped fits): gripping wrists 0.04-0.40 m; of 45 free arms on 12
-# mixed_rates seeds 31 fit beyond 0.42 m, 14 within (not caught).
+# Simulated (unclipped fits, session-5 simulator): gripping wrists 0.04-0.40 m; of
+# 45 free arms on 12 mixed_rates seeds 31 fit beyond 0.42 m, 14 within (not caught).
+# Session 6 (push into the hand no longer clipped; fits leave out clipped samples):
+# on 22 mixed_rates recordings 44 hands without a sensor named, 21 missed, 2 sensed
+# hands wrongly named (5 when the lever arm still used the clipped samples).
 MAX_GRIP_LEVER_M = 0.42
 
 
 def _lever_m(
     t: np.ndarray, data: Grid, baton: SensorInfo, w: SensorInfo, rot: np.ndarray,
-    fit: tuple[float, float], fs: float,
+    fit: tuple[float, float], fs: float, usable: np.ndarray | None = None,
 ) -> float:
-    """Lever arm (m) of the rigid-body fit of baton and wrist w over the hold `fit`."""
+    """Lever arm (m) of the rigid-body fit of baton and wrist w over the hold `fit`
+    (on the `usable` samples only, as R was fitted, when enough of them are left)."""
     held = (t >= fit[0]) & (t <= fit[1])
+    if usable is not None:
+        held = _usable_or_all(held, usable)
     _, r = acc_residual_vec(
         data[baton.id][0], data[w.id][0], data[w.id][1], rot, fs, held, max_lever_m=np.inf
     )
@@ -356,8 +368,8 @@ def time_handover(
     rot_a, kappa_a = fit_rotation(t, gyro_bt, gyro_a, *fit_a, usable=ok_a)
     rot_b, kappa_b = fit_rotation(t, gyro_bt, gyro_b, *fit_b, usable=ok_b)
     giver_sensed, receiver_sensed = _sensed(
-        _lever_m(t, data, baton, wa, rot_a, fit_a, fs),
-        _lever_m(t, data, baton, wb, rot_b, fit_b, fs),
+        _lever_m(t, data, baton, wa, rot_a, fit_a, fs, ok_a),
+        _lever_m(t, data, baton, wb, rot_b, fit_b, fs, ok_b),
     )
     # rough release / grab: where the gyro residuals step by an order of magnitude
     i0, i1 = _window(t, ev.giver_last_s - 0.8, float(t[-1]) + 1.0)

@@ -71,24 +71,28 @@ def acc_residual(
     return np.linalg.norm(v, axis=1), r
 
 
-def clipped(x: np.ndarray, pad_n: int) -> np.ndarray:
+def clipped(x: np.ndarray, pad_n: int, min_rail: float = 0.0) -> np.ndarray:
     """(N,) bool: samples of x (N,3) within pad_n of one that sits on the sensor's rail.
 
-    A sensor at full scale repeats its extreme value: the largest |value| of an axis
-    that occurs at least twice (linear interpolation between two clipped samples
-    reproduces it exactly).  Such samples break the rigid-body relation (the true
-    value is larger), so fits must not use them.
+    A sensor at full scale repeats its extreme value: an axis's largest value, or
+    its smallest, that occurs at least twice (linear interpolation between two
+    clipped samples reproduces it exactly) and is at least min_rail in size (no
+    sensor's full scale is smaller).  Each rail is taken on its own: int16 full
+    scale is +32767 but -32768 counts.  Such samples break the rigid-body relation
+    (the true value is larger), so fits must not use them.
     """
-    a = np.abs(x)
-    n = a.shape[0]
+    n = x.shape[0]
     out = np.zeros(n, dtype=bool)
     if n == 0:
         return out
-    top = a.max(axis=0)
-    for k in range(a.shape[1]):
-        on = a[:, k] >= top[k] * (1 - 1e-9)
-        if top[k] > 0 and np.count_nonzero(on) >= 2:
-            out |= on
+    for k in range(x.shape[1]):
+        col = x[:, k]
+        for rail in (float(col.max()), float(col.min())):
+            if abs(rail) < max(min_rail, 1e-12):
+                continue
+            on = np.abs(col - rail) <= 1e-9 * abs(rail)
+            if np.count_nonzero(on) >= 2:
+                out |= on
     if pad_n > 0 and out.any():
         idx = np.flatnonzero(out)
         lo = np.clip(idx - pad_n, 0, n)
