@@ -14,6 +14,7 @@ from batonsense.errors import DecodeError
 from batonsense.protocols import batonsense_v1 as v1
 
 from .test_batonsense_v1 import EXAMPLE as EXAMPLE_V1
+from .test_batonsense_v1 import encode_worked_example
 from .test_batonsense_v2 import EXAMPLE as EXAMPLE_V2
 from .test_batonsense_v3 import EXAMPLE as EXAMPLE_V3
 
@@ -44,15 +45,7 @@ def test_worked_example_decodes_to_hand_computed_values(version: int) -> None:
 @pytest.mark.parametrize("version", sorted(WORKED))
 def test_worked_example_is_what_the_encoder_writes(version: int) -> None:
     example, stamp_us, _ = WORKED[version]
-    data = v1.encode_counts(
-        seq=7,
-        t0_us=123_456_789,
-        period_us=5000,
-        acc_counts=np.array([[0, 0, 2048], [-2048, 0, 0]]),
-        gyro_counts=np.array([[0, 0, 0], [164, 0, -16384]]),
-        flags=v1.Flag.START,
-        **{STAMP[version]: stamp_us},
-    )
+    data = encode_worked_example(**{STAMP[version]: stamp_us})
     assert data == example
     assert len(data) == len(EXAMPLE_V1)  # stamped packets are no bigger
 

@@ -38,16 +38,22 @@ def test_worked_example_decodes_to_hand_computed_values() -> None:
     assert p.gyro_radps[1, 0] == pytest.approx(0.1747, abs=1e-4)
 
 
-def test_worked_example_is_what_the_encoder_writes() -> None:
-    data = v1.encode_counts(
+def encode_worked_example(**stamp: int) -> bytes:
+    """The packet of the protocol's worked example (firmware_notes/protocol.md); stamp:
+    queued_us (v2) or event_us (v3), none for v1."""
+    return v1.encode_counts(
         seq=7,
         t0_us=123_456_789,
         period_us=5000,
         acc_counts=np.array([[0, 0, 2048], [-2048, 0, 0]]),
         gyro_counts=np.array([[0, 0, 0], [164, 0, -16384]]),
         flags=v1.Flag.START,
+        **stamp,
     )
-    assert data == EXAMPLE
+
+
+def test_worked_example_is_what_the_encoder_writes() -> None:
+    assert encode_worked_example() == EXAMPLE
 
 
 def test_header_constants() -> None:

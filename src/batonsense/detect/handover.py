@@ -10,7 +10,6 @@ import numpy as np
 from batonsense.detect.holder import Fall, Handover
 from batonsense.detect.rigid import acc_residual, acc_residual_vec, clipped, residual_change
 from batonsense.detect.timing import (
-    MIN_USABLE_N,
     common_impulse,
     fit_rotation,
     free_fall_start,
@@ -18,6 +17,7 @@ from batonsense.detect.timing import (
     log_step,
     reach_start,
     residual,
+    usable_or_all,
 )
 from batonsense.model import GRAVITY_MPS2, Exchange, Outcome, SensorInfo, SensorStream
 
@@ -107,12 +107,6 @@ def _usable(data: Grid, sid: str, native_hz: Mapping[str, float], fs: float) -> 
     return valid & ~clipped(acc, pad, MIN_ACC_RAIL_MPS2) & ~clipped(gyro, pad, MIN_GYRO_RAIL_RADPS)
 
 
-def _usable_or_all(sel: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """sel restricted to usable samples, unless fewer than MIN_USABLE_N remain."""
-    both = sel & usable
-    return both if np.count_nonzero(both) >= MIN_USABLE_N else sel
-
-
 def _window(t: np.ndarray, start_s: float, end_s: float) -> tuple[int, int]:
     return int(np.searchsorted(t, start_s)), int(np.searchsorted(t, end_s))
 
@@ -173,7 +167,7 @@ def _lever_m(
     (on the `usable` samples only, as R was fitted, when enough of them are left)."""
     held = (t >= fit[0]) & (t <= fit[1])
     if usable is not None:
-        held = _usable_or_all(held, usable)
+        held = usable_or_all(held, usable)
     _, r = acc_residual_vec(
         data[baton.id][0], data[w.id][0], data[w.id][1], rot, fs, held, max_lever_m=np.inf
     )
@@ -336,7 +330,7 @@ def _give_fit(
     rot, kappa = fit_rotation(t, gyro_bt, gyro_a, start_s, end_s, usable=usable)
     if kappa < MIN_GIVE_KAPPA:
         return None
-    return rot, _usable_or_all((t >= start_s) & (t <= end_s), usable)
+    return rot, usable_or_all((t >= start_s) & (t <= end_s), usable)
 
 
 def time_handover(
@@ -388,7 +382,7 @@ def time_handover(
     # the giver's hold, two ways: R from the long hold and r up to the pass, or both
     # from the give (the arm held out before the pass, where the wrist stops flexing)
     lag_n = _lag_n(native_hz, (baton.id, wa.id), fs)
-    held_a = _usable_or_all((t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02), ok_a)
+    held_a = usable_or_all((t >= fit_a[0]) & (t <= min(rough_grab, rough_rel) - 0.02), ok_a)
     holds = [(rot_a, held_a)]
     give = _give_fit(t, gyro_bt, gyro_a, ok_a, rough_grab, rough_rel)
     if give is not None:
@@ -399,7 +393,7 @@ def time_handover(
         changes.append(
             (residual_change(v_a, lag_n), residual_change(gyro_bt - gyro_a @ rot.T, lag_n))
         )
-    held_b = _usable_or_all(t >= max(rough_grab + 0.03, fit_b[0]), ok_b)
+    held_b = usable_or_all(t >= max(rough_grab + 0.03, fit_b[0]), ok_b)
     ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
     # grab: the collision, just before the receiver's residual drops to its quiet level
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))

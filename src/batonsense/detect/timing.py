@@ -20,6 +20,12 @@ from batonsense.model import GRAVITY_MPS2
 MIN_USABLE_N = 10
 
 
+def usable_or_all(sel: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """sel restricted to usable samples, unless fewer than MIN_USABLE_N remain."""
+    both = sel & usable
+    return both if np.count_nonzero(both) >= MIN_USABLE_N else sel
+
+
 def fit_rotation(
     t_s: np.ndarray,
     gyro_b: np.ndarray,
@@ -34,8 +40,8 @@ def fit_rotation(
     when fewer than MIN_USABLE_N of the stretch are usable.
     """
     sel = (t_s >= start_s) & (t_s <= end_s)
-    if usable is not None and np.count_nonzero(sel & usable) >= MIN_USABLE_N:
-        sel &= usable
+    if usable is not None:
+        sel = usable_or_all(sel, usable)
     if np.count_nonzero(sel) < 3:
         return np.eye(3), 0.0
     return kabsch_rotation(gyro_b[sel], gyro_w[sel])

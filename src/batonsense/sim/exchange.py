@@ -49,9 +49,7 @@ class ExchangeSeg(Segment):
     # Where the giver aims before t_be: the receiver's palm as it will be held at t_be,
     # carried along by the receiver's pelvis.  The giver cannot follow the receiving
     # hand's own swing back (tracking it pushed the baton at up to 60 g).
-    aim_p: np.ndarray | None = None  # grip point at t_be, world (m)
-    aim_r: np.ndarray | None = None  # baton rotation in the receiver's grip at t_be
-    aim_rh: np.ndarray | None = None  # receiver's hand rotation at t_be
+    aim_hand: Pose | None = None  # receiver's hand at t_be: position (3,) m, rotation (3,3)
     aim_pelvis: np.ndarray | None = None  # receiver's pelvis at t_be (m)
     receiver_body: Any = None  # the receiver's Athlete (pelvis track)
 
@@ -76,16 +74,17 @@ class ExchangeSeg(Segment):
         pr, rr = self.grip_r.apply((ph[m], rh[m]))
         n_world = rh[m] @ self.n_hand
         before = t < self.t_be
-        if self.aim_p is not None and before.any():
+        if self.aim_hand is not None and before.any():
             ath = self.receiver_body
             pelvis = ath.trunk(t[before], ath.gait(t[before]))[0]
             # the aim hands over to the hand itself over the blend's last AIM_HANDOVER_S
             u = minjerk((t[before] - self.t_be) / AIM_HANDOVER_S + 1.0)
             pr, rr, n_world = pr.copy(), rr.copy(), n_world.copy()
-            aim = self.aim_p + pelvis - self.aim_pelvis
+            aim_p, aim_r = self.grip_r.apply(self.aim_hand)
+            aim = aim_p + pelvis - self.aim_pelvis
             pr[before] = aim + (pr[before] - aim) * u[:, None]
-            rr[before] = slerp(np.broadcast_to(self.aim_r, rr[before].shape), rr[before], u)
-            n_aim = self.aim_rh @ self.n_hand
+            rr[before] = slerp(np.broadcast_to(aim_r, rr[before].shape), rr[before], u)
+            n_aim = self.aim_hand[1] @ self.n_hand
             n_world[before] = n_aim + (n_world[before] - n_aim) * u[:, None]
         pr = pr - n_world * self.s(t)[:, None]
         w = minjerk((t - self.t0) / (self.t_be - self.t0))
@@ -226,11 +225,11 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
     t_be = t_g - 0.03
     i_be = int(round(t_be * fs))
     ctx_be = scene.evaluate(i_be, i_be + 1)
-    aim_p, aim_r = grip_r.apply(tuple(a[:1] for a in ctx_be.hands[rk]))
+    aim_hand = (ctx_be.hands[rk][0][0], ctx_be.hands[rk][1][0])
     r_ath = scene.athletes[spec.receiver]
     aim_pelvis = r_ath.trunk(ctx_be.t, r_ath.gait(ctx_be.t))[0][0]
     seg = ExchangeSeg(t_a, np.inf, gk, grip_g, rk, grip_r, t_be, t_g, v_rel, n_hand, tau_c,
-                      delta, aim_p[0], aim_r[0], ctx_be.hands[rk][1][0], aim_pelvis, r_ath)
+                      delta, aim_hand, aim_pelvis, r_ath)
     scene.segments[-1].t1 = min(scene.segments[-1].t1, t_a)
     scene.segments.append(seg)
     sep = np.array([-rng.uniform(4, 12), rng.normal(0, 2), -rng.uniform(2, 6)])
