@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
 from batonsense import __version__
 from batonsense.service.runtime import Runtime
+from batonsense.service.token import is_loopback
 from batonsense.store import StoreError, UnknownSessionError
 
+from .guard import BrowserGuard, served_names
 from .routers import athletes, exchanges, health, sensors, sessions
 
 
-def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
+def create_app(
+    runtime: Runtime,
+    *,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+) -> FastAPI:
     """The app around a Runtime (started and stopped by the caller, see `service.server`).
 
-    token: required (Bearer) on state-changing endpoints; None on loopback."""
+    token: required (Bearer) on state-changing endpoints; None on loopback.
+    host, port: where the service listens; on loopback the Host header must name
+    this computer and `port` (None: any port), see `api.guard`."""
     from batonsense.web import STATIC_DIR
 
     app = FastAPIOffline(
@@ -34,6 +49,9 @@ def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
     for r in (health, sensors, exchanges, sessions, athletes):
         app.include_router(r.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_middleware(
+        BrowserGuard, served_names=served_names(host, is_loopback(host)), port=port or None
+    )
 
     @app.get("/", include_in_schema=False)
     async def page() -> FileResponse:
@@ -47,4 +65,23 @@ def create_app(runtime: Runtime, *, token: str | None = None) -> FastAPI:
     async def store_error(_r: Request, exc: StoreError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_r: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input, which JSON cannot always carry
+        # (NaN, Infinity, a lone surrogate "\ud800"): it failed with a 500
+        return JSONResponse({"detail": _renderable(jsonable_encoder(exc.errors()))}, 422)
+
     return app
+
+
+def _renderable(value: Any) -> Any:
+    """value with what strict JSON in UTF-8 cannot hold spelled out as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_renderable(k): _renderable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_renderable(v) for v in value]
+    return value

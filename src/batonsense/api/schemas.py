@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-Name = Field(min_length=1, max_length=200)
+
+def _not_blank(v: str) -> str:
+    if not v.strip():
+        raise ValueError("name must not be blank")
+    return v.strip()
+
+
+#: a name (session, athlete): 1..200 characters, not blank, stored stripped.  (pydantic
+#: itself refuses text UTF-8 cannot hold, such as a lone surrogate "\\ud800")
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_not_blank)]
+Notes = Annotated[str, Field(max_length=2000)]
 
 
 class Health(BaseModel):
@@ -65,17 +75,21 @@ class Problem(BaseModel):
 
 #: error responses every router declares (the 422 of validation is FastAPI's own)
 ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": Problem, "description": "the body is not valid JSON"},
+    400: {"model": Problem, "description": "the body is not valid JSON, or a header is malformed"},
     404: {"model": Problem, "description": "no such session, exchange or data"},
     409: {
         "model": Problem,
         "description": "the database refused the change, or the sensors would not make a valid set",
     },
+    421: {"model": Problem, "description": "the Host header names another host (on loopback)"},
 }
-#: and the ones that change state, when the service listens off loopback
-UNAUTHORIZED: dict[int | str, dict[str, object]] = {
-    401: {"model": Problem, "description": "the token is missing or wrong"}
-}
+#: and the ones that change state (401: when the service listens off loopback)
+CHANGE_ERRORS: dict[int | str, dict[str, object]] = {
+    401: {"model": Problem, "description": "the token is missing or wrong"},
+    403: {"model": Problem, "description": "the Origin header names another site"},
+    415: {"model": Problem,
+          "description": "neither Content-Type: application/json nor X-Requested-With"},
+}  # fmt: skip
 
 
 class ExchangeOut(BaseModel):
@@ -118,34 +132,20 @@ class SessionOut(BaseModel):
 
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Name
-    notes: str | None = Field(None, max_length=2000)
-
-    @field_validator("name")
-    @classmethod
-    def _strip(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("name must not be blank")
-        return v.strip()
+    name: Name
+    notes: Notes | None = None
 
 
 class SessionPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=200)
-    notes: str | None = Field(None, max_length=2000)
+    name: Name | None = None
+    notes: Notes | None = None
 
 
 class AthleteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Name
-    notes: str | None = Field(None, max_length=2000)
-
-    @field_validator("name")
-    @classmethod
-    def _strip(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("name must not be blank")
-        return v.strip()
+    name: Name
+    notes: Notes | None = None
 
 
 class AthleteOut(BaseModel):

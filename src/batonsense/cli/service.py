@@ -43,7 +43,7 @@ def _load(path: Path) -> PracticeConfig:
 
 def _run(config: PracticeConfig, settings: ServerSettings, *, demo: bool, seed: int,
          session_name: str | None) -> None:  # fmt: skip
-    from batonsense.service.server import serve
+    from batonsense.service.server import ListenError, serve
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     for noisy in ("bumble", "bleak", "uvicorn.error"):
@@ -57,9 +57,9 @@ def _run(config: PracticeConfig, settings: ServerSettings, *, demo: bool, seed: 
     except KeyboardInterrupt:  # Ctrl-C: uvicorn shut down cleanly, then re-raised it
         click.echo(f"batonsense: stopped; everything recorded is in {settings.db}", err=True)
         sys.exit(130)
-    except OSError as e:  # e.g. the port is taken
-        click.echo(f"batonsense: cannot serve on {settings.host}:{settings.port}: {e}", err=True)
-        sys.exit(1)
+    except ListenError as e:  # e.g. the port is taken: nothing was started
+        click.echo(f"batonsense: {e}", err=True)
+        sys.exit(2)
 
 
 @click.command()

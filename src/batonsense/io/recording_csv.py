@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import csv
 import math
+import os
+import stat
 from array import array
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -40,22 +42,32 @@ Progress = Callable[[float], None]
 Columns = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
 
 _PROGRESS_EVERY_LINES = 100_000
+#: the largest recording read (1 GiB ≈ 15 M rows: 7 h of 3 sensors at 200 Hz, or 2 h of
+#: 10); reading takes about 2-3 times the file size in memory, so a bigger file (or
+#: /dev/zero) would exhaust a trackside laptop before it failed
+MAX_RECORDING_BYTES = 1 << 30
 
 
 def read_recording_csv(
-    path: str | Path, sensors: Sequence[SensorInfo], progress: Progress | None = None
+    path: str | Path,
+    sensors: Sequence[SensorInfo],
+    progress: Progress | None = None,
+    *,
+    max_bytes: int = MAX_RECORDING_BYTES,
 ) -> Recording:
     """Read a recording CSV for the given sensors (from the sensors file).
 
     progress(fraction 0..1 of the file read) is called now and then if given.
     Every sensor gets a stream (possibly empty, except the baton's).
-    Raises InputError naming the file, line and problem for any bad input.
+    Raises InputError naming the file, line and problem for any bad input, and
+    for a path that is not a regular file (a device, a pipe) or is bigger than
+    max_bytes, before reading it.
     """
     path = Path(path)
     sensors = tuple(sensors)
     ids = [s.id for s in sensors]
     try:
-        size = path.stat().st_size
+        size = _readable_size(path, max_bytes)
         header_line = read_header(path)
         data = fast_read(path, ids, size, progress)
         if data is None:
@@ -65,6 +77,18 @@ def read_recording_csv(
     if progress is not None:
         progress(1.0)
     return _build(path, sensors, data)
+
+
+def _readable_size(path: Path, max_bytes: int) -> int:
+    """The size of a regular file of at most max_bytes; InputError otherwise."""
+    st = os.stat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(path, "not a regular file (a device, pipe or directory); "
+                         "give a recording CSV file")  # fmt: skip
+    if st.st_size > max_bytes:
+        raise InputError(path, f"{st.st_size / 2**20:.0f} MiB is more than the "
+                         f"{max_bytes / 2**20:.0f} MiB a recording may have; split it")  # fmt: skip
+    return st.st_size
 
 
 def read_header(path: Path) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 
@@ -17,6 +18,34 @@ from .token import is_loopback, load_or_create_token
 _LOG = logging.getLogger(__name__)
 
 
+class ListenError(Exception):
+    """The service cannot listen where it was asked to (port taken, no such address)."""
+
+
+def listen(host: str, port: int) -> list[socket.socket]:
+    """Sockets bound and listening on every address of host (port 0: one free port).
+
+    Done before anything else starts, so a port in use is one clear error and
+    leaves nothing behind (no session, no database change).  Raises ListenError."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]") or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)  # fmt: skip
+    except (socket.gaierror, UnicodeError) as e:
+        raise ListenError(f"cannot listen on {host}: no such address ({e})") from None
+    socks: list[socket.socket] = []
+    try:
+        for family, address in dict.fromkeys((i[0], i[4][0]) for i in infos):
+            if socks:  # port 0: every address on the first one's port
+                port = socks[0].getsockname()[1]
+            socks.append(socket.create_server((address, port), family=family, backlog=2048))
+    except OSError as e:
+        for s in socks:
+            s.close()
+        reason = os.strerror(e.errno) if e.errno else str(e)
+        raise ListenError(f"cannot listen on {host}:{port}: {reason}") from None
+    return socks
+
+
 def build(
     settings: ServerSettings,
     config: PracticeConfig,
@@ -24,14 +53,18 @@ def build(
     demo: bool,
     seed: int = 1,
     session_name: str | None = None,
+    port: int | None = None,
 ) -> tuple[FastAPI, Runtime, str | None]:
-    """The app, its runtime (started by the app's lifespan) and the token (None on loopback)."""
+    """The app, its runtime (started by the app's lifespan) and the token (None on loopback).
+
+    port: the port actually served (default settings.port), for the Host check."""
     from batonsense.api import create_app
 
     settings.db.parent.mkdir(parents=True, exist_ok=True)
     token = None if is_loopback(settings.host) else load_or_create_token(settings.token_path)
     runtime = Runtime(settings.db, config, demo=demo, seed=seed, session_name=session_name)
-    app = create_app(runtime, token=token)
+    served_port = settings.port if port is None else port
+    app = create_app(runtime, token=token, host=settings.host, port=served_port)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -54,10 +87,21 @@ def serve(
     session_name: str | None = None,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Serve until Ctrl-C / SIGTERM (uvicorn handles both and runs the shutdown)."""
-    app, _runtime, token = build(settings, config, demo=demo, seed=seed, session_name=session_name)
+    """Serve until Ctrl-C / SIGTERM (uvicorn handles both and runs the shutdown).
+
+    Raises ListenError, before anything starts, if it cannot listen."""
+    sockets = listen(settings.host, settings.port)
+    port = sockets[0].getsockname()[1]
+    try:
+        app, _runtime, token = build(
+            settings, config, demo=demo, seed=seed, session_name=session_name, port=port
+        )
+    except BaseException:
+        for s in sockets:
+            s.close()
+        raise
     url_host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    announce(f"batonsense {'demo' if demo else 'service'}: http://{url_host}:{settings.port}/")
+    announce(f"batonsense {'demo' if demo else 'service'}: http://{url_host}:{port}/")
     announce(f"database: {settings.db}")
     if token is not None:
         announce(
@@ -69,12 +113,12 @@ def serve(
         uvicorn.Config(
             app,
             host=settings.host,
-            port=settings.port,
+            port=port,
             log_level="warning",
             timeout_graceful_shutdown=5,
         ),
     )
-    server.run()
+    server.run(sockets=sockets)
 
 
 class _Server(uvicorn.Server):

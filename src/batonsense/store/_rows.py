@@ -27,7 +27,10 @@ def utc_text(when: datetime | None = None) -> str:
     when = datetime.now(UTC) if when is None else when
     if when.tzinfo is None or when.utcoffset() is None:
         raise StoreError(f"time {when!r} has no timezone; pass an aware datetime")
-    return when.astimezone(UTC).isoformat(timespec="microseconds")
+    try:
+        return when.astimezone(UTC).isoformat(timespec="microseconds")
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
+        raise StoreError(f"time {when.isoformat()} is outside years 1..9999 in UTC") from None
 
 
 def parse_utc(text: str | None) -> datetime | None:

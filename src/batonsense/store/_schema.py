@@ -14,6 +14,8 @@ device), so it is not a foreign key.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
 from pathlib import Path
 
@@ -118,14 +120,16 @@ def connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Connectio
     write `BEGIN`/`COMMIT` themselves.  synchronous=FULL makes every commit
     durable on disk, not only through a process kill (WAL commits are one
     append + fsync).  Raises NotABatonsenseDatabase for a file that is not
-    ours (the file is not written), StoreError for a newer schema.
+    ours (the file is not written), StoreError for a newer schema.  The file and
+    its -wal/-shm are private to the user (0600), like the token beside it.
     """
     path = Path(path)
     if path.is_dir():
         raise StoreError(f"{path}: is a directory, not a database file")
     try:
+        _make_private(path)
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    except sqlite3.Error as e:
+    except (sqlite3.Error, OSError) as e:
         raise StoreError(f"{path}: cannot open: {e}") from e
     try:
         _check_ours(conn, path)
@@ -138,6 +142,23 @@ def connect(path: str | Path, *, synchronous: str = "FULL") -> sqlite3.Connectio
         conn.close()
         raise
     return conn
+
+
+#: the database's companions; SQLite creates -wal and -shm with the database's own mode
+_COMPANIONS = ("", "-wal", "-shm", "-journal")
+
+
+def _make_private(path: Path) -> None:
+    """Create the database file 0600 if absent (an empty file is an empty database);
+    tighten an existing one and its companions to 0600."""
+    if not path.exists():
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for suffix in _COMPANIONS:
+        with contextlib.suppress(OSError):  # gone, or not ours to change (read-only)
+            companion = path.with_name(path.name + suffix)
+            if companion.stat().st_mode & 0o077:
+                os.chmod(companion, 0o600)
 
 
 def _check_ours(conn: sqlite3.Connection, path: Path) -> None:

@@ -5,7 +5,10 @@ s, durations in ms) plus `id`, `session_id`, `session_name`, `created_at`
 and the four event times as ISO-8601 UTC (`reach_utc`, `grab_utc`,
 `release_utc`, `drop_utc`; null when the time or the session clock's UTC
 origin is unknown).  The CSV has one row per exchange with units in the
-column names and the same UTC times.
+column names and the same UTC times.  Text cells a spreadsheet would run as a
+formula (starting with `=`, `+`, `-`, `@`, tab or CR: a session named
+`=HYPERLINK(...)`) get a leading `'` (OWASP's CSV-injection guidance); numbers,
+negative ones too, stay numbers.
 """
 
 from __future__ import annotations
@@ -62,12 +65,24 @@ def exchanges_csv(records: Iterable[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
+#: what a spreadsheet reads as the start of a formula in a text cell
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, list):
-        return ";".join(str(x) for x in v)
-    return str(v)
+    if isinstance(v, int | float):
+        return str(v)
+    text = ";".join(str(x) for x in v) if isinstance(v, list) else str(v)
+    return inert_text(text)
 
 
-__all__ = ["CSV_COLUMNS", "exchange_record", "exchanges_csv", "exchanges_json", "iso_utc"]
+def inert_text(text: str) -> str:
+    """A text cell a spreadsheet shows as text, never runs: `'` before a formula start."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+__all__ = [
+    "CSV_COLUMNS", "exchange_record", "exchanges_csv", "exchanges_json", "inert_text", "iso_utc",
+]  # fmt: skip

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Header, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
-from pydantic import AwareDatetime
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
-from batonsense.api.deps import RuntimeDep
+from batonsense.api.deps import MAX_ID, RuntimeDep, in_utc_range, plain_id, resume_after
 from batonsense.api.schemas import ERRORS, ExchangeOut, Signals
 from batonsense.model import Role
 from batonsense.service.runtime import Runtime
@@ -21,13 +23,25 @@ from batonsense.store.export import exchange_record, exchanges_csv, exchanges_js
 
 router = APIRouter(prefix="/api/exchanges", tags=["exchanges"], responses=ERRORS)
 
-ExchangeId = Annotated[int, Path(ge=1, le=2**62, description="exchange id")]
-SessionQ = Annotated[int | None, Query(ge=1, le=2**62, description="only this session")]
+ExchangeId = Annotated[
+    int, BeforeValidator(plain_id), Path(ge=1, le=MAX_ID, description="exchange id")
+]
+SessionQ = Annotated[
+    int | None, BeforeValidator(plain_id), Query(ge=1, le=MAX_ID, description="only this session")
+]
 AthleteQ = Annotated[
     str | None, Query(min_length=1, max_length=200, description="giver or receiver")
 ]
-SinceQ = Annotated[AwareDatetime | None, Query(description="ISO-8601 with a timezone; inclusive")]
-UntilQ = Annotated[AwareDatetime | None, Query(description="ISO-8601 with a timezone; exclusive")]
+SinceQ = Annotated[
+    AwareDatetime | None,
+    AfterValidator(in_utc_range),
+    Query(description="ISO-8601 with a timezone; inclusive"),
+]
+UntilQ = Annotated[
+    AwareDatetime | None,
+    AfterValidator(in_utc_range),
+    Query(description="ISO-8601 with a timezone; exclusive"),
+]
 FormatQ = Annotated[Literal["csv", "json"], Query(description="csv or json")]
 MAX_POINTS = 600
 
@@ -70,41 +84,37 @@ def exchanges(
 
 @router.get("/stream", response_class=EventSourceResponse)
 async def stream(
-    runtime: RuntimeDep,
-    last_event_id: Annotated[
-        str | None, Header(description="resume after this exchange id", max_length=32)
-    ] = None,
+    runtime: RuntimeDep, last: Annotated[int | None, Depends(resume_after)]
 ) -> AsyncIterator[ServerSentEvent]:
     """Server-sent events: `event: exchange`, `id: <exchange id>`, data = the exchange object.
 
     With Last-Event-ID (the browser sends it when it reconnects) the
-    exchanges stored since that id come first."""
+    exchanges stored since that id come first; an id beyond the newest stored
+    one resumes from now; a malformed one is a 400 before the stream starts."""
     sub = runtime.hub.subscribe()
+    sent = 0  # the newest id sent from the store: live events up to it are repeats
     try:
-        last = _last_id(last_event_id)
         if last is not None:
-            for rec in _stored_after(runtime, last):
-                last = rec["id"]
+            for rec in query_records(runtime.store, after_id=last):
+                sent = rec["id"]
                 yield ServerSentEvent(data=rec, event="exchange", id=str(rec["id"]))
         async for exchange_id, rec in sub.events():
-            if last is None or exchange_id > last:
+            if exchange_id > sent:
                 yield ServerSentEvent(data=rec, event="exchange", id=str(exchange_id))
     finally:
         runtime.hub.unsubscribe(sub)
+        _settle(sub)
 
 
-def _last_id(header: str | None) -> int | None:
-    if header is None:
-        return None
-    try:
-        value = int(header)
-    except ValueError:
-        return None
-    return value if value >= 0 else None
+def _settle(sub: Any) -> None:
+    """Let the viewer's pending queue read finish (an item nobody reads) so it is not
+    garbage-collected pending ("Task was destroyed but it is pending!").
 
-
-def _stored_after(runtime: Runtime, last_id: int) -> list[dict[str, Any]]:
-    return query_records(runtime.store, after_id=last_id)
+    The hub's `Subscription.events` leaves its `queue.get()` task pending when
+    the stream is closed mid-wait (a viewer disconnecting); the proper fix is a
+    try/finally there that cancels it (service/hub.py, not this router's)."""
+    with contextlib.suppress(asyncio.QueueFull):
+        sub.queue.put_nowait((0, {}))
 
 
 @router.get(

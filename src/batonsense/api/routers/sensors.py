@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 
 from batonsense.api.deps import Guard, RuntimeDep
-from batonsense.api.schemas import ERRORS, UNAUTHORIZED, SensorPut, SensorRow
+from batonsense.api.schemas import ERRORS, CHANGE_ERRORS, SensorPut, SensorRow
 from batonsense.model import Hand, Role, SensorInfo
 from batonsense.service.runtime import config_row
 from batonsense.store import StoredSensor
@@ -25,7 +25,7 @@ async def sensors(runtime: RuntimeDep) -> list[dict]:
     return runtime.sensor_rows()
 
 
-@router.put("/{sensor_id}", response_model=SensorRow, dependencies=Guard, responses=UNAUTHORIZED)
+@router.put("/{sensor_id}", response_model=SensorRow, dependencies=Guard, responses=CHANGE_ERRORS)
 async def put_sensor(sensor_id: SensorId, body: SensorPut, runtime: RuntimeDep) -> dict:
     """Add or change a sensor's configuration.
 
@@ -51,7 +51,7 @@ async def put_sensor(sensor_id: SensorId, body: SensorPut, runtime: RuntimeDep) 
 
 
 @router.delete(
-    "/{sensor_id}", response_model=SensorRow, dependencies=Guard, responses=UNAUTHORIZED
+    "/{sensor_id}", response_model=SensorRow, dependencies=Guard, responses=CHANGE_ERRORS
 )
 async def delete_sensor(sensor_id: SensorId, runtime: RuntimeDep) -> dict:
     """Take a sensor out of the set from the next session on (its state says so until

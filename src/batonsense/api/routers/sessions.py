@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Annotated, Any
+from collections.abc import Iterator
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BeforeValidator
 
-from batonsense.api.deps import Guard, RuntimeDep
+from batonsense.api.deps import MAX_ID, Guard, RuntimeDep, plain_id
 from batonsense.api.routers.exchanges import FormatQ, export_response, query_records
-from batonsense.api.schemas import ERRORS, UNAUTHORIZED, SessionCreate, SessionOut, SessionPatch
+from batonsense.api.schemas import ERRORS, CHANGE_ERRORS, SessionCreate, SessionOut, SessionPatch
 from batonsense.io.recording_csv import write_recording_csv
 from batonsense.service.runtime import Runtime
 from batonsense.store import Session, Store
@@ -20,7 +21,10 @@ from batonsense.store.export import iso_utc
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"], responses=ERRORS)
 
-SessionId = Annotated[int, Path(ge=1, le=2**62, description="session id")]
+SessionId = Annotated[
+    int, BeforeValidator(plain_id), Path(ge=1, le=MAX_ID, description="session id")
+]
+_CHUNK_BYTES = 1 << 16
 
 
 def _out(runtime: Runtime, store: Store, s: Session, count: int | None = None) -> dict[str, Any]:
@@ -46,7 +50,13 @@ def sessions(runtime: RuntimeDep) -> list[dict[str, Any]]:
         return [_out(runtime, store, s, counts.get(s.id, 0)) for s in store.sessions()]
 
 
-@router.post("", response_model=SessionOut, status_code=status.HTTP_201_CREATED, dependencies=Guard)
+@router.post(
+    "",
+    response_model=SessionOut,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=Guard,
+    responses=CHANGE_ERRORS,
+)
 async def start_session(body: SessionCreate, runtime: RuntimeDep) -> dict[str, Any]:
     """End the running session and start a new one: what is recorded from now goes there."""
     s = await runtime.begin_session(body.name, body.notes)
@@ -60,7 +70,7 @@ def session(session_id: SessionId, runtime: RuntimeDep) -> dict[str, Any]:
 
 
 @router.patch(
-    "/{session_id}", response_model=SessionOut, dependencies=Guard, responses=UNAUTHORIZED
+    "/{session_id}", response_model=SessionOut, dependencies=Guard, responses=CHANGE_ERRORS
 )
 async def update_session(
     session_id: SessionId, body: SessionPatch, runtime: RuntimeDep
@@ -71,7 +81,7 @@ async def update_session(
 
 
 @router.post(
-    "/{session_id}/end", response_model=SessionOut, dependencies=Guard, responses=UNAUTHORIZED
+    "/{session_id}/end", response_model=SessionOut, dependencies=Guard, responses=CHANGE_ERRORS
 )
 async def end_session(session_id: SessionId, runtime: RuntimeDep) -> dict[str, Any]:
     """End a session.  Ending the running one stops storing until a new session starts."""
@@ -95,25 +105,41 @@ def export(session_id: SessionId, runtime: RuntimeDep, format: FormatQ = "csv") 
 @router.get(
     "/{session_id}/recording.csv",
     responses={200: {"content": {"text/csv": {}}}},
-    response_class=FileResponse,
+    response_class=StreamingResponse,
 )
-def recording_csv(session_id: SessionId, runtime: RuntimeDep) -> FileResponse:
+def recording_csv(session_id: SessionId, runtime: RuntimeDep) -> StreamingResponse:
     """The session's samples as the analysis recording CSV (host clock; `batonsense
     analyze` reads it with the session's sensors file)."""
     with runtime.reading() as store:
         recording = store.recording(session_id)
         if not any(len(s) for s in recording.streams.values()):
             raise HTTPException(404, f"session {session_id} has no samples")
-        fd, tmp = tempfile.mkstemp(prefix="batonsense-recording-", suffix=".csv")
-        os.close(fd)
-        try:
-            write_recording_csv(tmp, recording, comment=f"batonsense session {session_id}")
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    return FileResponse(
-        tmp,
+        f = _written_and_unlinked(recording, f"batonsense session {session_id}")
+    name = f"batonsense-session-{session_id}-recording.csv"
+    return StreamingResponse(
+        _chunks(f),
         media_type="text/csv",
-        filename=f"batonsense-session-{session_id}-recording.csv",
-        background=BackgroundTask(os.unlink, tmp),
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(os.fstat(f.fileno()).st_size),
+        },
     )
+
+
+def _written_and_unlinked(recording: Any, comment: str) -> IO[bytes]:
+    """The recording CSV in a temp file, open for reading and already unlinked: nothing
+    is left on disk once it is closed, whether the download ends, the viewer goes
+    away mid-way or the service is killed (only a kill while writing can leave one)."""
+    fd, tmp = tempfile.mkstemp(prefix="batonsense-recording-", suffix=".csv")
+    os.close(fd)
+    try:
+        write_recording_csv(tmp, recording, comment=comment)
+        return open(tmp, "rb")  # noqa: SIM115 (closed by _chunks)
+    finally:
+        os.unlink(tmp)
+
+
+def _chunks(f: IO[bytes]) -> Iterator[bytes]:
+    with f:
+        while chunk := f.read(_CHUNK_BYTES):
+            yield chunk
