@@ -1,7 +1,8 @@
-"""The raw notification file: round trip, append, torn tail, corruption."""
+"""The raw notification file: round trip, append, torn tail, damage and resync, CLI reports."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -41,20 +42,75 @@ def test_torn_tail_keeps_everything_before(tmp_path: Path) -> None:
         path.write_bytes(whole[:-cut])
         reader = RawReader(path)
         assert list(reader) == RECORDS[:-1]
-        assert reader.skipped_bytes == last - cut
+        assert reader.skipped_bytes == reader.torn_tail_bytes == last - cut
+        assert not reader.damaged
 
 
-def test_corrupt_record_stops_the_reader(tmp_path: Path) -> None:
+def _offsets(records: list[RawRecord]) -> list[int]:
+    """Byte offset of each record in a file holding them (and of its end)."""
+    out = [len(MAGIC)]
+    for r in records:
+        out.append(out[-1] + len(encode_record(r.sensor_id, r.host_s, r.payload)))
+    return out
+
+
+def test_a_damaged_record_is_skipped_and_the_reader_resyncs(tmp_path: Path) -> None:
     path = tmp_path / "s.raw"
     _write(path, RECORDS)
+    at = _offsets(RECORDS)
     data = bytearray(path.read_bytes())
-    first = len(MAGIC) + len(
-        encode_record(RECORDS[0].sensor_id, RECORDS[0].host_s, b"\x01\x02\x03")
-    )
-    data[first + 20] ^= 0xFF  # inside the second record
+    data[at[1] + 20] ^= 0xFF  # inside the second record
     path.write_bytes(bytes(data))
     reader = RawReader(path)
-    assert list(reader) == RECORDS[:1] and reader.skipped_bytes == len(data) - first
+    assert list(reader) == [RECORDS[0], RECORDS[2]]  # old reader: stopped after RECORDS[0]
+    assert [(s.start, s.end, s.torn_tail) for s in reader.skipped] == [(at[1], at[2], False)]
+    assert reader.records == 2 and reader.skipped_bytes == at[2] - at[1]
+
+
+def test_a_wrong_length_is_damage_not_the_end(tmp_path: Path) -> None:
+    """A record whose length field was hit claims bytes it does not own: skipped."""
+    records = [RawRecord("w1", 10.0 + k, bytes([k]) * 30) for k in range(6)]
+    path = tmp_path / "s.raw"
+    _write(path, records)
+    at = _offsets(records)
+    data = bytearray(path.read_bytes())
+    data[at[2] + 14] ^= 0x01  # payload length's high byte: +256 bytes
+    path.write_bytes(bytes(data))
+    reader = RawReader(path)
+    assert list(reader) == records[:2] + records[3:]
+    assert [(s.start, s.end) for s in reader.damaged] == [(at[2], at[3])]
+    assert reader.records_estimate(reader.damaged[0]) == 1
+
+
+def test_records_appended_after_a_torn_tail_are_read(tmp_path: Path) -> None:
+    """`record --append` after a crash: the torn record is skipped, not what follows."""
+    path = tmp_path / "s.raw"
+    _write(path, RECORDS)
+    path.write_bytes(path.read_bytes()[:-5])
+    _write(path, RECORDS[:1])
+    reader = RawReader(path)
+    assert list(reader) == RECORDS[:2] + RECORDS[:1]
+    assert len(reader.damaged) == 1 and reader.torn_tail_bytes == 0
+
+
+def test_a_header_then_only_garbage_is_an_error(tmp_path: Path) -> None:
+    import random
+
+    path = tmp_path / "s.raw"
+    path.write_bytes(MAGIC + random.Random(1).randbytes(20_000))
+    with pytest.raises(InputError, match="no intact record"):
+        read_raw(path)
+
+
+def test_a_header_then_only_a_torn_record_is_an_error_and_a_header_alone_is_not(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.raw"
+    path.write_bytes(MAGIC + encode_record("w1", 1.0, b"abc")[:-1])
+    with pytest.raises(InputError, match="no intact record"):
+        read_raw(path)
+    path.write_bytes(MAGIC)
+    assert read_raw(path) == []
 
 
 def test_flush_hands_records_to_the_os(tmp_path: Path) -> None:
@@ -100,3 +156,60 @@ def test_cli_replay_rejects_a_file_that_is_not_raw(tmp_path: Path) -> None:
     for cmd in (["replay", str(bad)], ["export", str(bad), "--out", str(tmp_path / "o.csv")]):
         res = CliRunner().invoke(main, [*cmd, "--sensors", str(sensors)])
         assert res.exit_code == 2 and "not a batonsense raw file" in res.stderr
+
+
+def _cli(*args: object) -> object:
+    from click.testing import CliRunner
+
+    from batonsense.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_cli_replay_and_export_report_the_damage_and_keep_the_rest(tmp_path: Path) -> None:
+    from batonsense.io import read_recording_csv, read_sensors
+
+    from ._raw_session import session_records, write_session
+
+    records = session_records(200)
+    raw, sensors = write_session(tmp_path, records)
+    at = _offsets(records)
+    data = bytearray(raw.read_bytes())
+    data[at[300] + 30] ^= 0x40  # one flipped bit in the middle (record 300 of 600)
+    raw.write_bytes(bytes(data))
+    res = _cli("replay", raw, "--sensors", sensors, "--json")
+    assert res.exit_code == 0, res.output
+    assert f"skipped 1 damaged span ({at[301] - at[300]} bytes, about 1 record" in res.stderr
+    assert f"at bytes {at[300]}-{at[301]}" in res.stderr and "599 intact records" in res.stderr
+    assert "torn tail" not in res.stderr
+    doc = json.loads(res.stdout)
+    assert sum(s["packets"] for s in doc["sensors"].values()) == 599  # old: 300
+    out = tmp_path / "o.csv"
+    res = _cli("export", raw, "--sensors", sensors, "--out", out)
+    assert res.exit_code == 0 and f"at bytes {at[300]}-{at[301]}" in res.stderr
+    recording = read_recording_csv(out, read_sensors(sensors))
+    assert sum(len(s) for s in recording.streams.values()) > 2000
+
+
+def test_cli_torn_tail_is_a_short_note(tmp_path: Path) -> None:
+    from ._raw_session import session_records, write_session
+
+    raw, sensors = write_session(tmp_path, session_records(150))
+    raw.write_bytes(raw.read_bytes()[:-7])
+    res = _cli("replay", raw, "--sensors", sensors)
+    assert res.exit_code == 0
+    assert res.stderr.strip().endswith("(the last record, cut short)")
+    assert "damaged" not in res.stderr
+
+
+def test_cli_header_then_garbage_exits_2(tmp_path: Path) -> None:
+    import random
+
+    from ._raw_session import write_session
+
+    raw, sensors = write_session(tmp_path, [])
+    raw.write_bytes(MAGIC + random.Random(2).randbytes(5000))
+    for cmd in (["replay", raw], ["export", raw, "--out", tmp_path / "o.csv"]):
+        res = _cli(*cmd, "--sensors", sensors)
+        assert res.exit_code == 2 and "no intact record" in res.stderr, res.output
+    assert not (tmp_path / "o.csv").exists()

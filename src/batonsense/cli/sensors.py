@@ -152,6 +152,41 @@ def _replay(raw: Path, sensors_path: Path, *, detect: bool, record: bool) -> Any
         _fail(f"{raw}: {e.strerror or e}")
 
 
+_SPANS_SHOWN = 10  # damaged byte ranges listed on stderr; the rest are counted
+
+
+def _report_input(raw: Path, sensors_path: Path, result: Any) -> None:
+    """On stderr: skipped byte ranges (damage, torn tail) and records of unknown devices."""
+    if result.damaged:
+        n = len(result.damaged)
+        spans = ", ".join(f"{s.start}-{s.end}" for s in result.damaged[:_SPANS_SHOWN])
+        more = f" and {n - _SPANS_SHOWN} more" if n > _SPANS_SHOWN else ""
+        size = sum(s.size for s in result.damaged)
+        click.echo(
+            f"batonsense: {raw}: skipped {n} damaged span{'s' if n != 1 else ''} "
+            f"({size} bytes, about {result.damaged_records} record"
+            f"{'s' if result.damaged_records != 1 else ''}; bad CRC or length) at bytes "
+            f"{spans}{more}; read the {result.records} intact records around them",
+            err=True,
+        )
+    if result.torn_tail_bytes:
+        click.echo(
+            f"batonsense: {raw}: ignored a torn tail of {result.torn_tail_bytes} bytes "
+            "(the last record, cut short)",
+            err=True,
+        )
+    if result.unknown_keys:
+        n = sum(result.unknown_keys.values())
+        devices = ", ".join(
+            f"{k} ({c})" for k, c in sorted(result.unknown_keys.items(), key=lambda kv: -kv[1])
+        )
+        click.echo(
+            f"batonsense: {raw}: {n} record{'s' if n != 1 else ''} of devices not in "
+            f"{sensors_path}, not replayed: {devices}",
+            err=True,
+        )
+
+
 def _sensor_table(stats: Any) -> Any:
     from rich.table import Table
 
@@ -162,6 +197,8 @@ def _sensor_table(stats: Any) -> Any:
         "lost %",
         "decode err",
         "reboots",
+        "dups",
+        "overflow",
         "offset s",
         "drift ppm",
         "rate Hz",
@@ -179,6 +216,8 @@ def _sensor_table(stats: Any) -> Any:
             f"{s.lost_pct:.1f}",
             str(s.decode_errors),
             str(s.reboots),
+            str(s.duplicates),
+            str(s.overflow_samples),
             f(s.offset_s, ".3f"),
             f(s.drift_ppm, ".1f"),
             f(s.rate_hz, ".1f"),
@@ -205,10 +244,7 @@ def _sensor_table(stats: Any) -> Any:
 def replay(raw: Path, sensors_path: Path, as_json: bool) -> None:
     """Replay a raw notification file through the live pipeline and detector."""
     result = _replay(raw, sensors_path, detect=True, record=False)
-    if result.skipped_bytes:
-        click.echo(
-            f"batonsense: {raw}: ignored a torn tail of {result.skipped_bytes} bytes", err=True
-        )
+    _report_input(raw, sensors_path, result)
     if as_json:
         doc = exchanges_document(result.exchanges)
         doc["sensors"] = {sid: s.to_dict() for sid, s in result.stats.items()}
@@ -238,6 +274,7 @@ def replay(raw: Path, sensors_path: Path, as_json: bool) -> None:
 def export(raw: Path, sensors_path: Path, out: Path) -> None:
     """Export a raw notification file to the recording CSV (decoded, clock-synced)."""
     result = _replay(raw, sensors_path, detect=False, record=True)
+    _report_input(raw, sensors_path, result)
     write_recording_csv(
         out, result.recording, comment=f"exported from {raw.name}; clock: host_monotonic (s)"
     )

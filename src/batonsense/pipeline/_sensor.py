@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -17,6 +19,13 @@ from ._stats import SensorStats, with_fit
 
 Decoder = Callable[[bytes], DecodedPacket]
 _EMPTY3 = np.empty((0, 3))
+
+#: How far back (packets) a notification is still recognised as a duplicate
+#: or a late (reordered) packet rather than the counter running backwards (a
+#: reboot).  One BLE link delivers in order; repeats and swaps come from host
+#: queues and retries, a few packets at most, so 32 (0.6 s at 50 packets/s)
+#: is ample and still far from the half-wrap (32768) that means a reboot.
+REORDER_WINDOW_PACKETS = 32
 
 
 class _Notifications:
@@ -51,6 +60,13 @@ class SensorPipeline(_Notifications):
     clock, acc m/s², gyro rad/s) or None.  Sequence gaps are counted and left
     as gaps.  A reboot (BOOT flag after the first packet, seq running
     backwards, sensor time going back) starts a new clock fit and is counted.
+    A packet received again (same seq and sensor time within the last
+    `REORDER_WINDOW_PACKETS`) is a duplicate: dropped and counted, nothing
+    else.  A packet that fills a gap of that window late is counted as
+    reordered (and no longer as lost); its samples take their place if they
+    are still held back, else they are dropped (never emitted out of order).
+    Samples lost inside the sensor (OVERFLOW flag) are counted from the
+    packet's sensor time.
     The first `warmup_s` of sensor time of every clock epoch is held back and
     mapped once the fit has that much data (a fit on one packet carries that
     packet's radio delay, up to a connection interval); blocks are emitted in
@@ -84,6 +100,10 @@ class SensorPipeline(_Notifications):
         self._modulus = seq_modulus
         self.warmup_s = warmup_s
         self._last_seq: int | None = None
+        self._recent: deque[tuple[int, float]] = deque(maxlen=REORDER_WINDOW_PACKETS)
+        self._missing: set[int] = set()  # seqs skipped within the window
+        self._next_t0_us: float | None = None  # where the next packet's samples start
+        self._last_count = 0  # samples in the last packet
         self._prev: tuple[float, int] | None = None  # (first sample's sensor s, count)
         self._period_s: float | None = None
         self._last_host_s = -math.inf
@@ -100,11 +120,18 @@ class SensorPipeline(_Notifications):
         if packet.t_sensor_us is None or packet.acc_mps2 is None or packet.gyro_radps is None:
             st.decode_errors += 1  # this path needs timestamped acc + gyro packets
             return None
+        order = self._order(packet)
+        if order == "duplicate":
+            st.duplicates += 1
+            return None
         st.packets += 1
         st.samples += len(packet)
+        if order == "late":
+            return self._late(packet)
         st.low_battery = "low_battery" in packet.notes
-        contiguous, rebooted = self._check_sequence(packet)
+        contiguous, rebooted, gap = self._check_sequence(packet)
         old_epoch = self._new_epoch() if rebooted else None
+        self._count_overflow(packet, None if rebooted else gap)
         if "start" in packet.notes and old_epoch is None:
             self._mapper.link_changed()  # restarted, usually after a reconnect: new events
         t_sensor_s = packet.t_sensor_us * 1e-6
@@ -142,10 +169,42 @@ class SensorPipeline(_Notifications):
 
     # -- internals -----------------------------------------------------------
 
-    def _check_sequence(self, packet: DecodedPacket) -> tuple[bool, bool]:
+    def _order(self, packet: DecodedPacket) -> str:
+        """"duplicate" (seen already), "late" (fills a recent gap) or "next"."""
+        if packet.seq is None or self._last_seq is None or packet.t_sensor_us is None:
+            return "next"
+        key = (packet.seq, float(packet.t_sensor_us[0]))
+        if key in self._recent:
+            return "duplicate"
+        if packet.seq in self._missing and "boot" not in packet.notes:
+            if self._recent and key[1] < self._recent[-1][1]:
+                return "late"
+        return "next"
+
+    def _late(self, packet: DecodedPacket) -> SensorStream | None:
+        """A packet that arrives after a later one: no longer lost.  Its samples
+        go where they belong among those held back (dropped if already emitted);
+        it does not move the clock fit, the rate or the sequence."""
+        assert packet.seq is not None and packet.t_sensor_us is not None
+        assert packet.acc_mps2 is not None and packet.gyro_radps is not None
+        st = self._stats
+        self._missing.discard(packet.seq)
+        self._recent.append((packet.seq, float(packet.t_sensor_us[0])))
+        st.lost_packets -= 1
+        st.reordered += 1
+        t_sensor_s = packet.t_sensor_us * 1e-6
+        at = bisect.bisect([float(h[0][0]) for h in self._held], float(t_sensor_s[0]))
+        self._held.insert(at, (t_sensor_s, packet.acc_mps2, packet.gyro_radps))
+        start_s = self._epoch_start_s
+        if start_s is None or float(self._held[-1][0][-1]) - start_s < self.warmup_s:
+            return None
+        return self._release()
+
+    def _check_sequence(self, packet: DecodedPacket) -> tuple[bool, bool, int]:
         """Count lost packets, restarts and reboots.
 
-        Returns (the packet follows the last one, the sensor rebooted).
+        Returns (the packet follows the last one, the sensor rebooted, packets
+        missing just before it).
         """
         st, seq, last = self._stats, packet.seq, self._last_seq
         boot = "boot" in packet.notes and st.packets > 1
@@ -153,16 +212,50 @@ class SensorPipeline(_Notifications):
         if start and st.packets > 1:
             st.restarts += 1
         if seq is None:
-            return not (boot or start), boot
+            return not (boot or start), boot, 0
         self._last_seq = seq
+        assert packet.t_sensor_us is not None
         if last is None:
-            return True, False
+            self._recent.append((seq, float(packet.t_sensor_us[0])))
+            return True, False, 0
         ahead = (seq - last - 1) % self._modulus
         if boot or ahead >= self._modulus // 2:  # BOOT flag, or the counter ran backwards
             st.lost_packets += seq  # packets since the reboot that never arrived
-            return False, True
+            self._missing.clear()
+            self._recent.clear()
+            self._recent.append((seq, float(packet.t_sensor_us[0])))
+            return False, True, 0
         st.lost_packets += ahead
-        return ahead == 0 and not start, False
+        self._note_missing(seq, ahead)
+        self._recent.append((seq, float(packet.t_sensor_us[0])))
+        return ahead == 0 and not start, False, ahead
+
+    def _note_missing(self, seq: int, ahead: int) -> None:
+        """Remember the seqs just skipped, so a late packet can still fill them."""
+        window = REORDER_WINDOW_PACKETS
+        if self._missing:
+            self._missing = {m for m in self._missing if (seq - m) % self._modulus <= window}
+        if 0 < ahead <= window:
+            self._missing.update((seq - k) % self._modulus for k in range(1, ahead + 1))
+
+    def _count_overflow(self, packet: DecodedPacket, gap: int | None) -> None:
+        """Samples the sensor lost before an OVERFLOW packet, from its sensor time.
+
+        gap: packets missing just before this one (None after a reboot).  Each
+        missing packet is taken to have held as many samples as the previous
+        one; what the time gap holds beyond that was lost inside the sensor
+        (`firmware_notes/clock_sync.md`)."""
+        assert packet.t_sensor_us is not None
+        t0_us, period_us = float(packet.t_sensor_us[0]), packet.period_us
+        expected_us, last_count = self._next_t0_us, self._last_count
+        self._next_t0_us = t0_us + len(packet) * period_us if period_us else None
+        self._last_count = len(packet)
+        if "overflow" not in packet.notes or "start" in packet.notes:
+            return
+        if gap is None or expected_us is None or not period_us:
+            return
+        missing = round((t0_us - expected_us) / period_us) - gap * last_count
+        self._stats.overflow_samples += max(0, missing)
 
     def _sync_time_s(self, packet: DecodedPacket, t_last_s: float) -> float | None:
         """Sensor time (s) the clock fit takes for this packet, or None to skip it.

@@ -20,7 +20,15 @@ class SensorStats:
     clock fit (reboots and clock jumps); restarts: START flags after the
     first (streaming re-armed, e.g. after a reconnect; samples in between were
     never measured); dropped_samples: samples whose mapped time was not after
-    the previous one's (never emitted out of order); offset_s, drift_ppm,
+    the previous one's (never emitted out of order); duplicates:
+    notifications that repeated a packet already received (same seq and
+    sensor time; dropped, not counted as packets); reordered: packets that
+    arrived after a later one (within `REORDER_WINDOW_PACKETS`; received, so
+    not lost; their samples are emitted if still held back for the clock
+    fit's warm-up, else dropped and counted in dropped_samples);
+    overflow_samples: samples the sensor itself lost before a packet with
+    the OVERFLOW flag (IMU FIFO overrun), counted from its sensor time
+    (`firmware_notes/clock_sync.md`); offset_s, drift_ppm,
     sync_state, sync_uncertainty_ms: the clock fit (host = offset + (1 +
     drift)·sensor); rate_hz: measured sample rate on the host clock;
     battery_pct: last known battery level (None: unknown); low_battery: the
@@ -41,6 +49,9 @@ class SensorStats:
     clock_resets: int = 0
     restarts: int = 0
     dropped_samples: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    overflow_samples: int = 0
     offset_s: float | None = None
     drift_ppm: float | None = None
     sync_state: str = "empty"
