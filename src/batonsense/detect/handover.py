@@ -55,34 +55,63 @@ def _grab_impact(
     return common_impulse(t, jerk(acc_b, rate_hz), jerk(acc_r, rate_hz), start_s, end_s)
 
 
-def _contact_onset(t: np.ndarray, ef: np.ndarray, lo: int, hi: int) -> float:
+# A collision jolts both bodies: at the contact the receiving wrist's jerk rises at
+# least this many times above its own level over the JOLT_BACKGROUND_S before the
+# search.  A bump in the baton's motion that the wrist does not feel (the giver still
+# swinging the baton in, the baton sliding in the grip) is not the contact.
+MIN_CONTACT_JOLT = 2.0
+JOLT_BACKGROUND_S = 0.3
+
+
+def _contact_onset(
+    t: np.ndarray,
+    ef: np.ndarray,
+    lo: int,
+    hi: int,
+    jolt: np.ndarray | None = None,
+    jolt_slack_s: float = 0.0,
+) -> float:
     """First contact inside ef[lo:hi] (acceleration residual baton vs receiving wrist).
 
     The receiving hand holds the baton from where the residual steps down to its
     quiet level q.  The collision that starts the hold is a short spike rising
     from a quiet base: before the contact the baton may already move with the
     hand at a steady relative speed (no relative acceleration), or still be
-    swung by the giver (the step itself).  Contact = the spike near the step that
-    rises most above its own preceding 15 ms; its onset is where its rise began.
+    swung by the giver (the step itself).  Candidates: spikes near the step that
+    rise 3× above their own preceding 15 ms and above 3q.  Contact = the first
+    candidate that the receiving wrist feels too (jolt: the wrist's jerk on t,
+    m/s³, MIN_CONTACT_JOLT above its background, during the spike's rise give or
+    take jolt_slack_s: one of the wrist's own sample periods), else the first candidate;
+    its onset is where its rise began.  The first, not the largest: in a long
+    overlap the baton sliding in the grip or the giver's fingers opening make
+    later bumps that can rise more sharply.
     """
     c = lo + log_step(ef[lo:hi], 0.5, rising=False)
     q = max(float(np.median(ef[c:hi])), 0.5)
     dt = float(t[1] - t[0])
     m = max(2, round(0.015 / dt))
     k0 = max(lo + m, c - round(0.03 / dt))
-    best, best_score = -1, 3.0
+    cands = []  # (onset, peak) of spikes rising from a quiet base
     for k in range(k0, hi - 1):
         if ef[k] < ef[k - 1] or ef[k] < ef[k + 1] or ef[k] < 3.0 * q:
             continue
-        score = ef[k] / max(float(np.min(ef[k - m : k])), q)
-        if score > best_score:
-            best, best_score = k, score
-    if best < 0:
+        if ef[k] / max(float(np.min(ef[k - m : k])), q) >= 3.0:
+            j = k
+            while j > lo and ef[j - 1] < ef[j] and ef[j - 1] > 0.2 * ef[k]:
+                j -= 1
+            cands.append((j, k))
+    if not cands:
         return _sub(t, c)
-    k = best
-    while k > lo and ef[k - 1] < ef[k] and ef[k - 1] > 0.2 * ef[best]:
-        k -= 1
-    return _sub(t, k)
+    felt = cands
+    if jolt is not None:
+        bg = jolt[max(0, lo - round(JOLT_BACKGROUND_S / dt)) : lo]
+        level = max(float(np.median(bg)), 1e-6) if bg.size else np.inf
+        pad = max(1, round(jolt_slack_s / dt))
+        felt = [
+            (j, k) for j, k in cands
+            if np.max(jolt[max(0, j - pad) : k + pad + 1]) >= MIN_CONTACT_JOLT * level
+        ]
+    return _sub(t, (felt or cands)[0][0])
 
 
 def _lag_n(native_hz: Mapping[str, float], ids: tuple[str, ...], grid_hz: float) -> int:
@@ -397,7 +426,10 @@ def time_handover(
     ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
     # grab: the collision, just before the receiver's residual drops to its quiet level
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))
-    grab_s = _contact_onset(t, ef_b, g0, g1) if g1 - g0 > 6 else rough_grab
+    slack_s = 1.0 / native_hz.get(wb.id, fs)  # one of the wrist's own samples
+    grab_s = (
+        _contact_onset(t, ef_b, g0, g1, jerk(acc_b, fs), slack_s) if g1 - g0 > 6 else rough_grab
+    )
     reach_s = reach_start(t, gyro_b, grab_s)
     # the release is searched after the grab; a grab timed on the receiver's free arm
     # says nothing, so then from 0.15 s before the gyro's rough release (which lags

@@ -41,6 +41,7 @@ class Builder:
     end: float = 0.0  # s, where the scenario ends
     drop_stop_tau_s: float = 1.6  # receiver's stop after a drop (time constant, s)
     fetch_speed_mps: float = 1.4  # walking to a dropped baton, m/s
+    vary: np.random.Generator | None = None  # draws the varied contacts (scenarios.varied)
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)

@@ -52,6 +52,16 @@ class ExchangeSeg(Segment):
     aim_hand: Pose | None = None  # receiver's hand at t_be: position (3,) m, rotation (3,3)
     aim_pelvis: np.ndarray | None = None  # receiver's pelvis at t_be (m)
     receiver_body: Any = None  # the receiver's Athlete (pelvis track)
+    # The baton sliding in the receiver's grip during the overlap: (start s, duration s,
+    # displacement (3,) m in the receiver's hand frame), None for a grip that holds.
+    slip: tuple[float, float, np.ndarray] | None = None
+
+    def slip_m(self, t: np.ndarray) -> np.ndarray:
+        """Slide of the baton in the receiver's hand so far (N,3) m, hand frame."""
+        if self.slip is None:
+            return np.zeros((len(t), 3))
+        t0, dur, d = self.slip
+        return minjerk((t - t0) / dur)[:, None] * d
 
     def s(self, t: np.ndarray) -> np.ndarray:
         """Distance (m) of the baton from the contact point along the approach."""
@@ -61,14 +71,19 @@ class ExchangeSeg(Segment):
         return np.where(d < 0, -self.v_rel * d, inside)
 
     def held_grip(self) -> Grip:
-        """The receiver's grip once the contact impulse is over (baton pressed in)."""
-        return Grip(self.grip_r.r, self.grip_r.p + self.n_hand * self.v_rel * self.tau_c / 2)
+        """The receiver's grip once the contact impulse (and any slide) is over."""
+        slid = np.zeros(3) if self.slip is None else self.slip[2]
+        return Grip(self.grip_r.r, self.grip_r.p + self.n_hand * self.v_rel * self.tau_c / 2 + slid)
 
     def pose(self, ctx: Ctx, m: np.ndarray) -> Pose:
-        if ctx.t[m][0] > self.t_g + self.tau_c:  # plain holding by the receiver
-            ph, rh = ctx.hands[self.receiver]
-            return self.held_grip().apply((ph[m], rh[m]))
         t = ctx.t[m]
+        if t[0] > self.t_g + self.tau_c:  # plain holding by the receiver
+            ph, rh = ctx.hands[self.receiver]
+            held = self.held_grip()
+            if self.slip is None:
+                return held.apply((ph[m], rh[m]))
+            p, r = Grip(held.r, held.p - self.slip[2]).apply((ph[m], rh[m]))
+            return p + np.einsum("nij,nj->ni", rh[m], self.slip_m(t)), r
         pg, rg = self.grip_g.apply(tuple(a[m] for a in ctx.natural[self.giver]))
         ph, rh = ctx.hands[self.receiver]
         pr, rr = self.grip_r.apply((ph[m], rh[m]))
@@ -86,7 +101,7 @@ class ExchangeSeg(Segment):
             rr[before] = slerp(np.broadcast_to(aim_r, rr[before].shape), rr[before], u)
             n_aim = self.aim_hand[1] @ self.n_hand
             n_world[before] = n_aim + (n_world[before] - n_aim) * u[:, None]
-        pr = pr - n_world * self.s(t)[:, None]
+        pr = pr - n_world * self.s(t)[:, None] + np.einsum("nij,nj->ni", rh[m], self.slip_m(t))
         w = minjerk((t - self.t0) / (self.t_be - self.t0))
         # rotate by w * (delta + eps): delta is the (constant) giver-to-receiver grip
         # rotation at contact, eps the small relative hand motion -> no flips near π
@@ -107,6 +122,27 @@ class ExchangeSpec:
     reach_hold: float  # grab - reach
     overlap: float  # release - grab
     drop: str | None = None  # None | "no_grip" | "early_release"
+    contact: ContactStyle | None = None  # None: the standard hand-off's random draws
+
+
+@dataclass(frozen=True)
+class ContactStyle:
+    """How the hands meet and part, for simulations that vary what the detector must
+    not depend on (domain randomisation; `scenarios.varied_contact`).
+
+    v_rel_mps: approach speed of the baton into the palm (soft 0.15 to hard 1.5 m/s);
+    tau_c_s: contact duration; impulse_frac: share of the approach momentum the
+    receiving hand takes up; release_step_mps2: the receiving hand's jolt when the
+    giver lets go (0: none); slip: the baton slides in the receiving hand during the
+    overlap, (start as a fraction of the overlap, duration s, displacement (3,) m in
+    the hand frame) or None.
+    """
+
+    v_rel_mps: float
+    tau_c_s: float
+    impulse_frac: float
+    release_step_mps2: float
+    slip: tuple[float, float, tuple[float, float, float]] | None = None
 
 
 def _hand_response(fs: float, n: int, pulses: list[tuple[int, np.ndarray, float, str]]
@@ -219,7 +255,11 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
     n_hand = ctx.hands[rk][1][0].T @ n_world
     grip_r = _closest_grip(grip_g.apply(tuple(a[0] for a in ctx.natural[gk]))[1],
                            ctx.hands[rk][1][0], grip_r)
-    v_rel, tau_c = rng.uniform(0.3, 1.5), rng.uniform(0.005, 0.015)
+    style = spec.contact
+    if style is None:
+        v_rel, tau_c = rng.uniform(0.3, 1.5), rng.uniform(0.005, 0.015)
+    else:
+        v_rel, tau_c = style.v_rel_mps, style.tau_c_s
     r_g0 = grip_g.apply(tuple(a[0] for a in ctx.natural[gk]))[1]
     delta = log_so3(r_g0.T @ ctx.hands[rk][1][0] @ grip_r.r)
     t_be = t_g - 0.03
@@ -228,8 +268,12 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
     aim_hand = (ctx_be.hands[rk][0][0], ctx_be.hands[rk][1][0])
     r_ath = scene.athletes[spec.receiver]
     aim_pelvis = r_ath.trunk(ctx_be.t, r_ath.gait(ctx_be.t))[0][0]
+    slip = None
+    if style is not None and style.slip is not None and not early:
+        frac, dur, disp = style.slip
+        slip = (t_g + tau_c + frac * max(t_rel - t_g - tau_c - dur, 0.0), dur, np.array(disp))
     seg = ExchangeSeg(t_a, np.inf, gk, grip_g, rk, grip_r, t_be, t_g, v_rel, n_hand, tau_c,
-                      delta, aim_hand, aim_pelvis, r_ath)
+                      delta, aim_hand, aim_pelvis, r_ath, slip)
     scene.segments[-1].t1 = min(scene.segments[-1].t1, t_a)
     scene.segments.append(seg)
     sep = np.array([-rng.uniform(4, 12), rng.normal(0, 2), -rng.uniform(2, 6)])
@@ -237,10 +281,13 @@ def do_exchange(scene: Scene, spec: ExchangeSpec, t_g: float, grip_g: Grip, grip
     slave.prepare(scene)
     scene.baton_slaves.append(slave)
     i_g = int(round(t_g * fs)) - 10
-    pulses = [(10 + int(round(spec.overlap * fs)), np.array([rng.uniform(2, 6), 0, 0]), 0.04,
-               "step")] if spec.drop is None else []
+    pulses = []
+    if spec.drop is None:
+        step = rng.uniform(2, 6) if style is None else style.release_step_mps2
+        pulses.append((10 + int(round(spec.overlap * fs)), np.array([step, 0, 0]), 0.04, "step"))
     if not early:
-        pulses.append((10, n_world * v_rel * rng.uniform(0.3, 0.5), tau_c, "impulse"))
+        frac = rng.uniform(0.3, 0.5) if style is None else style.impulse_frac
+        pulses.append((10, n_world * v_rel * frac, tau_c, "impulse"))
         scene.perturbs.append(Perturb(rk, i_g, _hand_response(fs, int((1.2 + spec.overlap) * fs), pulses)))
     g_ath = scene.athletes[spec.giver]
     g_ath.speed.command(t_rel + 0.3, 0.0, rng.uniform(1.8, 2.6))

@@ -9,7 +9,7 @@ import numpy as np
 
 from batonsense.sim.arms import POSTURES
 from batonsense.sim.build import NAMES, Builder
-from batonsense.sim.exchange import ExchangeSpec
+from batonsense.sim.exchange import ContactStyle, ExchangeSpec
 from batonsense.sim.moves import stop, turn, walk_to
 
 MIXED = (100.0, 200.0, 400.0, 416.0)
@@ -27,10 +27,38 @@ def _lateral(giver_side: str, receiver_side: str) -> float:
     return LANE if giver_side == "right" else -LANE
 
 
+def contact_style(rng: np.random.Generator) -> ContactStyle:
+    """A random way for the hands to meet and part (see ContactStyle): soft to hard
+    contacts (0.15-1.5 m/s), with or without the receiving hand's jolt at the release, and in half
+    the passes the baton sliding 2-8 mm in the receiving hand during the overlap."""
+    slip = None
+    if rng.random() < 0.5:
+        d = rng.normal(size=3)
+        d *= rng.uniform(0.002, 0.008) / np.linalg.norm(d)
+        slip = (float(rng.uniform(0.0, 1.0)), float(rng.uniform(0.02, 0.06)), tuple(map(float, d)))
+    return ContactStyle(
+        v_rel_mps=float(np.exp(rng.uniform(np.log(0.15), np.log(1.5)))),
+        tau_c_s=float(rng.uniform(0.005, 0.03)),
+        impulse_frac=float(rng.uniform(0.1, 0.5)),
+        release_step_mps2=float(rng.choice([0.0, rng.uniform(1.0, 8.0)])),
+        slip=slip,
+    )
+
+
 def _spec(b: Builder, giver: str, receiver: str, giver_side: str, kind: str = "normal",
           mismatch: bool = False) -> ExchangeSpec:
     rng = b.rng
     long_reach = kind == "long"
+    if b.vary is not None:
+        return ExchangeSpec(
+            giver=giver, receiver=receiver, giver_side=giver_side,
+            receiver_side=giver_side if mismatch else _other(giver_side),
+            technique=str(b.vary.choice(["upsweep", "downsweep"])),
+            reach_hold=b.vary.uniform(1.2, 2.0) if long_reach else b.vary.uniform(0.15, 0.6),
+            overlap=b.vary.uniform(0.04, 0.4),
+            drop=kind if kind in ("no_grip", "early_release") else None,
+            contact=contact_style(b.vary),
+        )
     return ExchangeSpec(
         giver=giver, receiver=receiver, giver_side=giver_side,
         receiver_side=giver_side if mismatch else _other(giver_side),
@@ -97,6 +125,16 @@ def drill(seed: int, rate: float | None, n_reps: int = 8, loss: float = 0.0,
         kinds = ["long" if b.rng.random() < 0.12 else "normal" for _ in range(n_reps)]
     end = _drill(b, list(NAMES[:2]), kinds, **kw)
     b.end = end
+    return b
+
+
+def varied(seed: int, rate: float | None, n_reps: int = 8, **_: Any) -> Builder:
+    """Drill reps whose contacts vary (`contact_style`): soft to hard, with and without
+    a release jolt, baton sliding in the grip; overlaps 40-400 ms; 200-1000 Hz sensors."""
+    b = Builder(seed, rate_hz=rate, rates=(200.0, 400.0, 1000.0))
+    b.vary = np.random.default_rng([seed, 29])
+    kinds = ["long" if b.rng.random() < 0.12 else "normal" for _ in range(n_reps)]
+    b.end = _drill(b, list(NAMES[:2]), kinds)
     return b
 
 
