@@ -61,6 +61,10 @@ def _grab_impact(
 # swinging the baton in, the baton sliding in the grip) is not the contact.
 MIN_CONTACT_JOLT = 2.0
 JOLT_BACKGROUND_S = 0.3
+# ... but only among the spikes this close after the first one: the giver's last swing
+# into the hand ends within it, and later bumps the wrist feels (a slide, the release
+# jolt) belong to the hold.
+CONTACT_SPREAD_S = 0.1
 
 
 def _contact_onset(
@@ -78,13 +82,15 @@ def _contact_onset(
     from a quiet base: before the contact the baton may already move with the
     hand at a steady relative speed (no relative acceleration), or still be
     swung by the giver (the step itself).  Candidates: spikes near the step that
-    rise 3× above their own preceding 15 ms and above 3q.  Contact = the first
-    candidate that the receiving wrist feels too (jolt: the wrist's jerk on t,
-    m/s³, MIN_CONTACT_JOLT above its background, during the spike's rise give or
-    take jolt_slack_s: one of the wrist's own sample periods), else the first candidate;
-    its onset is where its rise began.  The first, not the largest: in a long
-    overlap the baton sliding in the grip or the giver's fingers opening make
-    later bumps that can rise more sharply.
+    rise 3× above their own preceding 15 ms and above 3q.  Contact = of those
+    within CONTACT_SPREAD_S of the first, the first that the receiving wrist
+    feels too (jolt: the wrist's jerk on t, m/s³, MIN_CONTACT_JOLT above its
+    background, during the spike's rise give or take jolt_slack_s: one of the
+    wrist's own sample periods), else the first: a bump the wrist does not feel
+    is the giver still swinging the baton in.  Its onset is where its rise
+    began.  The first, not the largest: in a long overlap the baton sliding in
+    the grip or the giver's fingers opening make later bumps that can rise more
+    sharply.
     """
     c = lo + log_step(ef[lo:hi], 0.5, rising=False)
     q = max(float(np.median(ef[c:hi])), 0.5)
@@ -102,16 +108,18 @@ def _contact_onset(
             cands.append((j, k))
     if not cands:
         return _sub(t, c)
-    felt = cands
-    if jolt is not None:
-        bg = jolt[max(0, lo - round(JOLT_BACKGROUND_S / dt)) : lo]
-        level = max(float(np.median(bg)), 1e-6) if bg.size else np.inf
-        pad = max(1, round(jolt_slack_s / dt))
-        felt = [
-            (j, k) for j, k in cands
-            if np.max(jolt[max(0, j - pad) : k + pad + 1]) >= MIN_CONTACT_JOLT * level
-        ]
-    return _sub(t, (felt or cands)[0][0])
+    if jolt is None:
+        return _sub(t, cands[0][0])
+    bg = jolt[max(0, lo - round(JOLT_BACKGROUND_S / dt)) : lo]
+    level = max(float(np.median(bg)), 1e-6) if bg.size else np.inf
+    pad = max(1, round(jolt_slack_s / dt))
+    first = cands[0][0]
+    for j, k in cands:
+        if t[j] - t[first] > CONTACT_SPREAD_S:
+            break
+        if np.max(jolt[max(0, j - pad) : k + pad + 1]) >= MIN_CONTACT_JOLT * level:
+            return _sub(t, j)
+    return _sub(t, first)
 
 
 def _lag_n(native_hz: Mapping[str, float], ids: tuple[str, ...], grid_hz: float) -> int:
