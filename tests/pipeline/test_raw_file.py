@@ -213,3 +213,11 @@ def test_cli_header_then_garbage_exits_2(tmp_path: Path) -> None:
         res = _cli(*cmd, "--sensors", sensors)
         assert res.exit_code == 2 and "no intact record" in res.stderr, res.output
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_cli_refuses_a_device_instead_of_reading_it_forever(tmp_path: Path) -> None:
+    from ._raw_session import write_session
+
+    _raw, sensors = write_session(tmp_path, [])
+    res = _cli("replay", "/dev/zero", "--sensors", sensors)  # old: read until out of memory
+    assert res.exit_code == 2 and "not a regular file" in res.stderr

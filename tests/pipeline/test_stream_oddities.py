@@ -161,3 +161,14 @@ def test_a_raw_file_of_none_of_the_sensors_is_bad_input(tmp_path: Path) -> None:
         replay_raw(raw, read_sensors(sensors))
     res = _run("replay", raw, "--sensors", sensors)
     assert res.exit_code == 2 and "none of its 90 records" in res.stderr
+
+
+@pytest.mark.parametrize("late_by", [1, 5, 31])
+def test_a_late_packet_anywhere_in_the_window_fills_its_gap(late_by: int) -> None:
+    path = SensorPipeline("w1", warmup_s=0.0)
+    order = [k for k in range(120) if k != 50]
+    order.insert(order.index(50 + late_by) + 1, 50)  # arrives after 50 + late_by
+    t = _feed(path, order)
+    st = path.stats
+    assert st.reboots == 0 and st.lost_packets == 0 and st.reordered == 1
+    assert np.all(np.diff(t) > 0)

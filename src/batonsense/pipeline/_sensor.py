@@ -60,8 +60,8 @@ class SensorPipeline(_Notifications):
     clock, acc m/s², gyro rad/s) or None.  Sequence gaps are counted and left
     as gaps.  A reboot (BOOT flag after the first packet, seq running
     backwards, sensor time going back) starts a new clock fit and is counted.
-    A packet received again (same seq and sensor time within the last
-    `REORDER_WINDOW_PACKETS`) is a duplicate: dropped and counted, nothing
+    A packet received again (same seq and sensor time as one of the last
+    2 × `REORDER_WINDOW_PACKETS`) is a duplicate: dropped and counted, nothing
     else.  A packet that fills a gap of that window late is counted as
     reordered (and no longer as lost); its samples take their place if they
     are still held back, else they are dropped (never emitted out of order).
@@ -100,7 +100,8 @@ class SensorPipeline(_Notifications):
         self._modulus = seq_modulus
         self.warmup_s = warmup_s
         self._last_seq: int | None = None
-        self._recent: deque[tuple[int, float]] = deque(maxlen=REORDER_WINDOW_PACKETS)
+        # (seq, first sample time µs) of the packets received lately, oldest first
+        self._recent: deque[tuple[int, float]] = deque(maxlen=2 * REORDER_WINDOW_PACKETS)
         self._missing: set[int] = set()  # seqs skipped within the window
         self._next_t0_us: float | None = None  # where the next packet's samples start
         self._last_count = 0  # samples in the last packet
@@ -177,7 +178,8 @@ class SensorPipeline(_Notifications):
         if key in self._recent:
             return "duplicate"
         if packet.seq in self._missing and "boot" not in packet.notes:
-            if self._recent and key[1] < self._recent[-1][1]:
+            # between the window's oldest and newest packet (a reboot's clock restarts near 0)
+            if self._recent and self._recent[0][1] < key[1] < self._recent[-1][1]:
                 return "late"
         return "next"
 

@@ -128,8 +128,9 @@ class RawFileSink:
 class RawReader:
     """Iterates the intact records of a raw file, skipping damaged ones.
 
-    Raises InputError if the file does not start with the magic, or if it
-    holds bytes after the magic but not one intact record.  A record that is incomplete or fails its CRC is
+    Raises InputError if the path is not a regular file, if the file does not
+    start with the magic, or if it holds bytes after the magic but not one
+    intact record.  A record that is incomplete or fails its CRC is
     skipped up to the next offset where an intact record starts (each record
     carries its own CRC, so the reader resyncs there).  After iterating,
     `skipped` lists each unreadable byte range (`SkippedSpan`): damaged spans,
@@ -163,6 +164,8 @@ class RawReader:
         return max(1, round(span.size / mean))
 
     def __iter__(self) -> Iterator[RawRecord]:
+        if not self.path.is_file():  # a device (/dev/zero) or a pipe would never end
+            raise InputError(self.path, "not a regular file")
         data = self.path.read_bytes()
         if data[: len(MAGIC)] != MAGIC:
             raise InputError(self.path, "not a batonsense raw file (bad magic)")
