@@ -121,7 +121,7 @@ def test_unknown_scenario_and_override() -> None:
         simulate("nope")
     with pytest.raises(TypeError):
         simulate("carry", bogus=1)
-    assert "drill_200hz" in SCENARIOS and len(SCENARIOS) == 13
+    assert "drill_200hz" in SCENARIOS and "varied" in SCENARIOS and len(SCENARIOS) == 14
 
 
 def test_the_push_into_the_receivers_hand_stays_within_human_limits() -> None:
