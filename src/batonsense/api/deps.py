@@ -50,6 +50,21 @@ def plain_id(value: Any) -> Any:
     return value
 
 
+#: a date-time as the OpenAPI `date-time` format (RFC 3339) has it: pydantic alone would
+#: also read `0` or `1332` as seconds since 1970
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def rfc3339(value: Any) -> Any:
+    """Refuse a time not written as an RFC 3339 date-time (before pydantic parses it)."""
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise ValueError("a time is an RFC 3339 date-time with an offset, "
+                         "e.g. 2026-05-01T09:30:00Z or 2026-05-01T11:30:00.5+02:00")  # fmt: skip
+    return value
+
+
 def in_utc_range(when: datetime | None) -> datetime | None:
     """Refuse a time whose UTC equivalent has no date (e.g. 9999-12-31T23:59:59-23:59)."""
     if when is None:

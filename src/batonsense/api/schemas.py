@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _not_blank(v: str) -> str:
@@ -50,21 +50,31 @@ class SensorRow(BaseModel):
     sync_state: str | None = None
 
 
-class SensorPut(BaseModel):
+class _SensorPutBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: Literal["baton", "wrist"]
-    athlete: str | None = Field(None, min_length=1, max_length=200)
-    hand: Literal["left", "right"] | None = None
     address: str | None = Field(None, max_length=64)
     name: str | None = Field(None, max_length=64)
 
-    @model_validator(mode="after")
-    def _role_fits(self) -> SensorPut:
-        if self.role == "wrist" and (self.athlete is None or self.hand is None):
-            raise ValueError("a wrist sensor needs an athlete and a hand")
-        if self.role == "baton" and (self.athlete is not None or self.hand is not None):
-            raise ValueError("a baton sensor has no athlete or hand")
-        return self
+
+class BatonPut(_SensorPutBase):
+    """The baton sensor: no athlete, no hand."""
+
+    role: Literal["baton"]
+    athlete: None = None
+    hand: None = None
+
+
+class WristPut(_SensorPutBase):
+    """A wrist sensor: whose, and which hand."""
+
+    role: Literal["wrist"]
+    athlete: str = Field(min_length=1, max_length=200)
+    hand: Literal["left", "right"]
+
+
+#: PUT /api/sensors/{id}: the role decides which fields are needed (in the OpenAPI
+#: schema too, so a client knows a wrist needs an athlete and a hand)
+SensorPut = Annotated[BatonPut | WristPut, Field(discriminator="role")]
 
 
 class Problem(BaseModel):

@@ -14,7 +14,14 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator
 
-from batonsense.api.deps import MAX_ID, RuntimeDep, in_utc_range, plain_id, resume_after
+from batonsense.api.deps import (
+    MAX_ID,
+    RuntimeDep,
+    in_utc_range,
+    plain_id,
+    resume_after,
+    rfc3339,
+)
 from batonsense.api.schemas import ERRORS, ExchangeOut, Signals
 from batonsense.model import Role
 from batonsense.service.runtime import Runtime
@@ -23,24 +30,27 @@ from batonsense.store.export import exchange_record, exchanges_csv, exchanges_js
 
 router = APIRouter(prefix="/api/exchanges", tags=["exchanges"], responses=ERRORS)
 
+# (Path/Query before the validators, or their limits drop out of the OpenAPI schema)
 ExchangeId = Annotated[
-    int, BeforeValidator(plain_id), Path(ge=1, le=MAX_ID, description="exchange id")
+    int, Path(ge=1, le=MAX_ID, description="exchange id"), BeforeValidator(plain_id)
 ]
 SessionQ = Annotated[
-    int | None, BeforeValidator(plain_id), Query(ge=1, le=MAX_ID, description="only this session")
+    int | None, Query(ge=1, le=MAX_ID, description="only this session"), BeforeValidator(plain_id)
 ]
 AthleteQ = Annotated[
     str | None, Query(min_length=1, max_length=200, description="giver or receiver")
 ]
 SinceQ = Annotated[
     AwareDatetime | None,
+    Query(description="RFC 3339 date-time with an offset, e.g. 2026-05-01T09:30:00Z; inclusive"),
+    BeforeValidator(rfc3339),
     AfterValidator(in_utc_range),
-    Query(description="ISO-8601 with a timezone; inclusive"),
 ]
 UntilQ = Annotated[
     AwareDatetime | None,
+    Query(description="RFC 3339 date-time with an offset, e.g. 2026-05-01T09:30:00Z; exclusive"),
+    BeforeValidator(rfc3339),
     AfterValidator(in_utc_range),
-    Query(description="ISO-8601 with a timezone; exclusive"),
 ]
 FormatQ = Annotated[Literal["csv", "json"], Query(description="csv or json")]
 MAX_POINTS = 600

@@ -22,7 +22,7 @@ from batonsense.store.export import iso_utc
 router = APIRouter(prefix="/api/sessions", tags=["sessions"], responses=ERRORS)
 
 SessionId = Annotated[
-    int, BeforeValidator(plain_id), Path(ge=1, le=MAX_ID, description="session id")
+    int, Path(ge=1, le=MAX_ID, description="session id"), BeforeValidator(plain_id)
 ]
 _CHUNK_BYTES = 1 << 16
 
