@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from click.testing import CliRunner
 
 from batonsense.cli import main
@@ -172,3 +174,33 @@ def test_a_late_packet_anywhere_in_the_window_fills_its_gap(late_by: int) -> Non
     st = path.stats
     assert st.reboots == 0 and st.lost_packets == 0 and st.reordered == 1
     assert np.all(np.diff(t) > 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["ok", "ok", "ok", "drop", "dup", "swap"]), min_size=2,
+                max_size=120))
+def test_any_mix_of_drops_duplicates_and_swaps(ops: list[str]) -> None:
+    """Whatever the mix, no reboot, counts that add up, times strictly increasing."""
+    order: list[int] = []
+    for k, op in enumerate(ops):
+        if op == "drop" and k > 0:
+            continue
+        order.append(k)
+        if op == "dup":
+            order.append(k)
+        elif op == "swap" and len(order) > 2:  # never before the first packet
+            order[-1], order[-2] = order[-2], order[-1]
+    seen: set[int] = set()
+    dups = late = 0
+    for s in order:  # what a reader of the whole delivery would count
+        dups += s in seen
+        late += s not in seen and bool(seen) and s < max(seen)
+        seen.add(s)
+    path = SensorPipeline("w1", warmup_s=0.0)
+    t = _feed(path, order)
+    st_ = path.stats
+    assert st_.reboots == 0 and st_.clock_resets == 0
+    assert st_.duplicates == dups and st_.reordered == late
+    assert st_.packets == len(seen) and st_.lost_packets == max(seen) + 1 - len(seen)
+    assert np.all(np.diff(t) > 0)
+    assert len(t) + st_.dropped_samples == len(seen) * N
