@@ -44,8 +44,17 @@ TOLERANCE_S = 1e-3
 
 def record_demo(out: Path, seed: int) -> tuple[Path, Path]:
     raw = out / "demo.raw"
-    cmd = [str(Path(sys.executable).parent / "batonsense"), "record", "--virtual", "--fast",
-           "--seed", str(seed), "--out", str(raw), "--no-status"]
+    cmd = [
+        str(Path(sys.executable).parent / "batonsense"),
+        "record",
+        "--virtual",
+        "--fast",
+        "--seed",
+        str(seed),
+        "--out",
+        str(raw),
+        "--no-status",
+    ]
     subprocess.run(cmd, check=True, capture_output=True)
     return raw, out / "demo.sensors.toml"
 
@@ -59,7 +68,8 @@ def same_exchanges(a: tuple[Exchange, ...], b: tuple[Exchange, ...]) -> bool:
         return (x.grab_s or 0.0, x.release_s or 0.0)
 
     return len(a) == len(b) and all(
-        x.giver == y.giver and x.receiver == y.receiver
+        x.giver == y.giver
+        and x.receiver == y.receiver
         and all(abs(p - q) <= TOLERANCE_S for p, q in zip(key(x), key(y)))
         for x, y in zip(a, b)
     )
@@ -86,7 +96,7 @@ def flips(raw: Path, sensors: Path, ref: ReplayResult, n_records: int, seed: int
         got = replay(path, sensors)
         same = same_exchanges(got.exchanges, ref.exchanges)
         ok &= got.records >= n_records - k and same
-        print(f"{k:>6} {got.records:>8}/{n_records} {len(got.damaged):>14} {str(same):>15}")
+        print(f"{k:>6} {got.records:>8}/{n_records} {len(got.damaged):>14} {same!s:>15}")
     return ok
 
 
@@ -108,16 +118,20 @@ def oddities(raw: Path, sensors: Path, ref: ReplayResult, records: list[RawRecor
         "1 duplicate each": replay(write(raw.with_name("dup.raw"), dup), sensors, record=True),
         "1 swap each": replay(write(raw.with_name("swap.raw"), swapped), sensors, record=True),
     }
-    print(f"\n{'file':<18} {'sensor':<7} {'lost %':>7} {'reboots':>8} {'dups':>5} "
-          f"{'reord':>6} {'samples':>8} {'t increasing':>13} {'exchanges same':>15}")
+    print(
+        f"\n{'file':<18} {'sensor':<7} {'lost %':>7} {'reboots':>8} {'dups':>5} "
+        f"{'reord':>6} {'samples':>8} {'t increasing':>13} {'exchanges same':>15}"
+    )
     for name, res in runs.items():
         same = same_exchanges(res.exchanges, ref.exchanges)
         for sid, st in res.stats.items():
             assert res.recording is not None
             t = res.recording.streams[sid].t_s
-            print(f"{name:<18} {sid:<7} {st.lost_pct:>7.2f} {st.reboots:>8} {st.duplicates:>5} "
-                  f"{st.reordered:>6} {len(t):>8} {str(bool(np.all(np.diff(t) > 0))):>13} "
-                  f"{str(same):>15}")
+            print(
+                f"{name:<18} {sid:<7} {st.lost_pct:>7.2f} {st.reboots:>8} {st.duplicates:>5} "
+                f"{st.reordered:>6} {len(t):>8} {bool(np.all(np.diff(t) > 0))!s:>13} "
+                f"{same!s:>15}"
+            )
 
 
 def garbage(out: Path) -> None:
@@ -144,8 +158,10 @@ def main() -> int:
         raw, sensors = record_demo(out, args.seed)
         records = read_raw(raw)
         ref = replay(raw, sensors)
-        print(f"demo drill, seed {args.seed}: {len(records)} records, {raw.stat().st_size} bytes, "
-              f"{len(ref.exchanges)} exchanges")
+        print(
+            f"demo drill, seed {args.seed}: {len(records)} records, {raw.stat().st_size} bytes, "
+            f"{len(ref.exchanges)} exchanges"
+        )
         ok = flips(raw, sensors, ref, len(records), args.seed)
         oddities(raw, sensors, ref, records)
         garbage(out)

@@ -25,7 +25,11 @@ def packet(seq: int, t0_us: int, flags: int = 0) -> bytes:
     """One v1 packet of N still samples (z up) starting at t0_us."""
     acc = np.tile([0.0, 0.0, 9.80665], (N, 1))
     return v1.encode_packet(
-        seq=seq, t0_us=t0_us, period_us=PERIOD_US, acc_mps2=acc, gyro_radps=np.zeros((N, 3)),
+        seq=seq,
+        t0_us=t0_us,
+        period_us=PERIOD_US,
+        acc_mps2=acc,
+        gyro_radps=np.zeros((N, 3)),
         flags=flags,
     )
 

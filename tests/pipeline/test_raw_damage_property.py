@@ -9,8 +9,8 @@ suffix of the records.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -35,12 +35,19 @@ records_st = st.lists(
 ).map(lambda items: [RawRecord(sid, 100.0 + 0.01 * k, p) for k, (sid, p) in enumerate(items)])
 
 damage_st = st.one_of(
-    st.builds(Damage, st.just("flip"), st.floats(0, 1, exclude_max=True), st.just(1),
-              st.integers(1, 255).map(lambda b: bytes([b]))),
-    st.builds(Damage, st.just("cut"), st.floats(0, 1, exclude_max=True), st.integers(1, 120),
-              st.just(b"")),
-    st.builds(Damage, st.just("insert"), st.floats(0, 1), st.just(0),
-              st.binary(min_size=1, max_size=120)),
+    st.builds(
+        Damage,
+        st.just("flip"),
+        st.floats(0, 1, exclude_max=True),
+        st.just(1),
+        st.integers(1, 255).map(lambda b: bytes([b])),
+    ),
+    st.builds(
+        Damage, st.just("cut"), st.floats(0, 1, exclude_max=True), st.integers(1, 120), st.just(b"")
+    ),
+    st.builds(
+        Damage, st.just("insert"), st.floats(0, 1), st.just(0), st.binary(min_size=1, max_size=120)
+    ),
 )
 
 
@@ -107,10 +114,10 @@ def test_damage_loses_only_the_damaged_records(
     assert set(_untouched(offsets, hit)) <= set(order)
     # one damage: a prefix and a suffix of the records
     if len(hit) == 1 and order:
-        gaps = [b - a for a, b in zip(order, order[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(order)]
         assert order[0] == 0 or hit[0][0] <= offsets[1]
         assert sum(g > 1 for g in gaps) <= 1
     # the skipped ranges lie inside the damaged file and do not overlap
     spans = [(s.start, s.end) for s in reader.skipped]
     assert all(len(MAGIC) <= s < e <= len(damaged) for s, e in spans)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))

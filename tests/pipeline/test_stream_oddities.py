@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from click.testing import CliRunner
 
 from batonsense.cli import main
 from batonsense.errors import InputError
@@ -20,11 +20,15 @@ from batonsense.pipeline import SensorPipeline, read_aliases, replay_raw
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.sources.raw import RawRecord
 
-from ._raw_session import ADDRESSES, N, PERIOD_US, packet, session_records, write_session
+from ._raw_session import ADDRESSES, PERIOD_US, N, packet, session_records, write_session
 
 
-def _feed(path: SensorPipeline, order: list[int], flags: dict[int, int] | None = None,
-          t0_shift_us: dict[int, int] | None = None) -> np.ndarray:
+def _feed(
+    path: SensorPipeline,
+    order: list[int],
+    flags: dict[int, int] | None = None,
+    t0_shift_us: dict[int, int] | None = None,
+) -> np.ndarray:
     """Feed packets by seq in `order` (received 1 ms after their last sample, in
     that order); the emitted sample times (s), flush included."""
     blocks: list[SensorStream | None] = []
@@ -89,8 +93,9 @@ def test_overflow_samples_are_counted_from_sensor_time() -> None:
     # lost on the radio (seq 79) and 3 samples in the sensor
     shift = {k: 7 * PERIOD_US for k in range(50, 200)}
     shift.update({k: 10 * PERIOD_US for k in range(80, 200)})
-    t = _feed(path, [k for k in range(120) if k != 79], flags={50: over, 80: over},
-              t0_shift_us=shift)
+    t = _feed(
+        path, [k for k in range(120) if k != 79], flags={50: over, 80: over}, t0_shift_us=shift
+    )
     st = path.stats
     assert st.overflow_samples == 10  # old code: no such count at all
     assert st.lost_packets == 1 and st.reboots == 0 and np.all(np.diff(t) > 0)
@@ -102,8 +107,12 @@ def test_status_rows_carry_the_overflow_count() -> None:
     from batonsense.service.runtime import _STATUS_KEYS
 
     path = SensorPipeline("w1", warmup_s=0.0)
-    _feed(path, list(range(20)), flags={10: int(v1.Flag.OVERFLOW)},
-          t0_shift_us={k: 2 * PERIOD_US for k in range(10, 20)})
+    _feed(
+        path,
+        list(range(20)),
+        flags={10: int(v1.Flag.OVERFLOW)},
+        t0_shift_us={k: 2 * PERIOD_US for k in range(10, 20)},
+    )
     row = SensorStatus("w1", "connected", None, True, 0, 0.1, path.stats).to_dict()
     assert row["overflow_samples"] == 2 and row["duplicates"] == 0
     assert "overflow_samples" in _STATUS_KEYS  # GET /api/sensors rows take it from here
@@ -177,8 +186,9 @@ def test_a_late_packet_anywhere_in_the_window_fills_its_gap(late_by: int) -> Non
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.sampled_from(["ok", "ok", "ok", "drop", "dup", "swap"]), min_size=2,
-                max_size=120))
+@given(
+    st.lists(st.sampled_from(["ok", "ok", "ok", "drop", "dup", "swap"]), min_size=2, max_size=120)
+)
 def test_any_mix_of_drops_duplicates_and_swaps(ops: list[str]) -> None:
     """Whatever the mix, no reboot, counts that add up, times strictly increasing."""
     order: list[int] = []

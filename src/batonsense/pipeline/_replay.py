@@ -69,8 +69,9 @@ def replay_raw(
     if reader.records and sum(unknown.values()) == reader.records:
         devices = ", ".join(f"{k!r} ({n})" for k, n in unknown.most_common(5))
         raise InputError(
-            path, f"none of its {reader.records} records is from a sensor of the "
-            f"sensors file (devices: {devices}); check the ids and `address`/`name` keys"
+            path,
+            f"none of its {reader.records} records is from a sensor of the "
+            f"sensors file (devices: {devices}); check the ids and `address`/`name` keys",
         )
     return ReplayResult(
         exchanges=tuple(live.flush()) if live is not None else (),

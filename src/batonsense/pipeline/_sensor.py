@@ -171,16 +171,21 @@ class SensorPipeline(_Notifications):
     # -- internals -----------------------------------------------------------
 
     def _order(self, packet: DecodedPacket) -> str:
-        """"duplicate" (seen already), "late" (fills a recent gap) or "next"."""
+        """The packet's place: "duplicate" (seen already), "late" (fills a recent gap), "next"."""
         if packet.seq is None or self._last_seq is None or packet.t_sensor_us is None:
             return "next"
         key = (packet.seq, float(packet.t_sensor_us[0]))
         if key in self._recent:
             return "duplicate"
-        if packet.seq in self._missing and "boot" not in packet.notes:
-            # between the window's oldest and newest packet (a reboot's clock restarts near 0)
-            if self._recent and self._recent[0][1] < key[1] < self._recent[-1][1]:
-                return "late"
+        # a late packet lies between the window's oldest and newest (a reboot's
+        # clock restarts near 0)
+        if (
+            packet.seq in self._missing
+            and "boot" not in packet.notes
+            and bool(self._recent)
+            and self._recent[0][1] < key[1] < self._recent[-1][1]
+        ):
+            return "late"
         return "next"
 
     def _late(self, packet: DecodedPacket) -> SensorStream | None:
