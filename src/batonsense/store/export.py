@@ -56,9 +56,12 @@ def exchanges_json(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def exchanges_csv(records: Iterable[dict[str, Any]]) -> str:
-    """The CSV export (header + one row per exchange object; empty cells for null)."""
+    """The CSV export (header + one row per exchange object; empty cells for null).
+
+    Rows end in CRLF (RFC 4180), which also makes the csv module quote a cell
+    holding a lone CR, so no text breaks a row in a spreadsheet."""
     buf = io.StringIO()
-    out = csv.writer(buf, lineterminator="\n")
+    out = csv.writer(buf, lineterminator="\r\n")
     out.writerow(CSV_COLUMNS)
     for r in records:
         out.writerow(["" if r.get(c) is None else _cell(r[c]) for c in CSV_COLUMNS])
