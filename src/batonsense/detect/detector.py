@@ -72,7 +72,11 @@ class _Buffer:
 
     @property
     def last_s(self) -> float:
-        return float(self.parts[-1][0][-1]) if self.parts else -np.inf
+        # trim() can leave one empty part (everything before the cut): no samples, -inf
+        for t_s, _acc, _gyro in reversed(self.parts):
+            if len(t_s):
+                return float(t_s[-1])
+        return -np.inf
 
     def trim(self, before_s: float) -> None:
         s = self.stream()

@@ -57,6 +57,7 @@ from ._pipeline import Pipeline
 from ._stats import SensorStats
 from ._status import SensorStatus, status_table
 from ._targets import Target, read_targets
+from ._worker import IngestWorker
 from ._virtual_drill import (
     VIRTUAL_LINKS,
     VirtualDrill,
@@ -111,7 +112,11 @@ class RecordSession:
     running loop's `time` under `VirtualTimeLoop`).  on_exchange(Exchange):
     each exchange as soon as the live detector reports it; on_message(str):
     events worth telling the user (found, not found, unknown, drop-outs);
-    consumers: further block sinks fed after the detector (e.g. a SessionWriter).
+    consumers: further block sinks fed after the detector (e.g. a SessionWriter);
+    threaded: decode, clock sync, detection and the sinks run in their own
+    thread (`IngestWorker`: the loop only enqueues; `on_exchange` and the
+    sinks are then called from that thread), so a busy event loop cannot
+    starve them; `worker` is that thread's queue, with its counters and lag.
     """
 
     def __init__(
@@ -127,6 +132,7 @@ class RecordSession:
         scan_timeout_s: float = 5.0,
         battery_every_s: float = 60.0,
         consumers: Sequence[Callable[[Any], None]] = (),
+        threaded: bool = False,
     ) -> None:
         self.sensors = tuple(sensors)
         self.consumers = tuple(consumers)
@@ -139,6 +145,8 @@ class RecordSession:
         self._on_message = on_message or (lambda _m: None)
         self.live = LiveDetector(self.sensors, on_exchange=on_exchange)
         self.pipeline: Pipeline | None = None
+        self.threaded = threaded
+        self.worker: IngestWorker | None = None
         self.ingest: Ingestor | None = None
         self.found = _Found()
         self.failed: set[str] = set()
@@ -214,22 +222,11 @@ class RecordSession:
             consumers=[self.live, *self.consumers],
             raw_sink=self.raw_sink,
         )
-        async with Ingestor(
-            on_raw=self.pipeline.on_notification, backend=self.backend, now=self.now
-        ) as ingest:
-            self.ingest = ingest
-            await self._connect_all()
-            t0 = self.now()
-            helpers = [
-                asyncio.create_task(self._battery_loop(), name="record-battery"),
-                asyncio.create_task(self._watch_links(), name="record-links"),
-            ]
-            stopped_by = await self._wait(duration_s, until)
-            for task in helpers:
-                task.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
-            duration = self.now() - t0
-            self._ended = True
+        try:
+            stopped_by, duration = await self._stream(duration_s, until)
+        finally:
+            if self.worker is not None:  # what was received is handled first, in order
+                await asyncio.to_thread(self.worker.stop)
         self.pipeline.flush()
         exchanges = self.live.flush()
         rows = self.status()
@@ -243,6 +240,32 @@ class RecordSession:
             duration_s=duration,
             stopped_by=stopped_by,
         )
+
+    async def _stream(
+        self, duration_s: float | None, until: Awaitable[Any] | None
+    ) -> tuple[str, float]:
+        """Connect, stream until the end, disconnect: (stopped_by, duration in s)."""
+        assert self.pipeline is not None
+        on_raw: Callable[[Any], None] = self.pipeline.on_notification
+        if self.threaded:
+            self.worker = IngestWorker(on_raw, now=self.now)
+            self.worker.start()
+            on_raw = self.worker.put
+        async with Ingestor(on_raw=on_raw, backend=self.backend, now=self.now) as ingest:
+            self.ingest = ingest
+            await self._connect_all()
+            t0 = self.now()
+            helpers = [
+                asyncio.create_task(self._battery_loop(), name="record-battery"),
+                asyncio.create_task(self._watch_links(), name="record-links"),
+            ]
+            stopped_by = await self._wait(duration_s, until)
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            duration = self.now() - t0
+            self._ended = True
+        return stopped_by, duration
 
     async def _find(self) -> None:
         """Scan until every matchable target is seen or scan_timeout_s passed."""

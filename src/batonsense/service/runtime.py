@@ -14,6 +14,16 @@ One `Runtime` per process, living on the web server's event loop:
   published to every live viewer (`ExchangeHub`).  A session is started at
   launch; the API starts, names and ends sessions.  With no running session
   the sensors keep streaming but nothing is stored or published.
+- **ingest**: decode, clock sync, detection and storage run in the record
+  session's own thread (`RecordSession(threaded=True)`): the loop only
+  stamps and enqueues each notification, so a busy web server cannot starve
+  them; exchanges are committed from that thread and handed to the loop for
+  the viewers.  After a stall the queue is worked off in order.
+- **trouble**: a database that cannot be written (a full disk) loses
+  nothing for a while (`SessionWriter` keeps exchanges and the newest
+  samples in memory; viewers still get every exchange); `problems()` says
+  what is wrong now (storage, ingest lag, sensors with no data, no sensors),
+  for /api/health and the page.
 - **time**: the sensors' clocks are mapped onto the host's monotonic clock
   (the event loop's `time()`, s); each session stores where that clock sits
   in UTC (`host_zero_unix_s`), so every time can be shown as a time of day.
@@ -41,11 +51,19 @@ from bleak.exc import BleakError
 from batonsense.io.sensors_file import sensor_set_problem
 from batonsense.model import Exchange, SensorInfo, SensorStream
 from batonsense.pipeline.session import NoSensorFound, RecordSession, Target
-from batonsense.store import Session, SessionWriter, Store, StoredExchange, StoredSensor
+from batonsense.store import (
+    Session,
+    SessionWriter,
+    StorageError,
+    Store,
+    StoredExchange,
+    StoredSensor,
+)
 from batonsense.store.export import exchange_record
 from batonsense.sync import HOST_CLOCK
 
 from .config import PracticeConfig
+from .health import STALE_S
 from .hub import ExchangeHub
 
 _LOG = logging.getLogger(__name__)
@@ -120,13 +138,14 @@ class Runtime:
         self._run_ended.set()
         self._stopping = False
         self._virtual: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.started_monotonic_s = time.monotonic()
 
     # -- life ------------------------------------------------------------------
 
     async def start(self) -> None:
         """Recover interrupted sessions, store the config, start a session and streaming."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         # the host clock is the loop's; pin its UTC origin once for this process
         self.host_zero_unix_s = time.time() - loop.time()
         for sid in self.store.close_interrupted():
@@ -155,7 +174,16 @@ class Runtime:
         if self._virtual is not None:
             await self._virtual.stop()
         self.hub.close()
-        self._close_writer(end=True)
+        try:
+            self._close_writer(end=True)
+        except StorageError:  # the disk is still full: say what could not be kept
+            with self._tap.lock:
+                writer, self._tap.writer = self._tap.writer, None
+            try:
+                if writer is not None:
+                    writer.close()
+            except StorageError as e:
+                _LOG.error("stopping: %s", e)
         self.store.close()
         while not self._readers.empty():
             self._readers.get_nowait().close()
@@ -166,6 +194,11 @@ class Runtime:
     def session_id(self) -> int | None:
         writer = self._tap.writer
         return None if writer is None else writer.session_id
+
+    @property
+    def writer(self) -> SessionWriter | None:
+        """The running session's writer (None: no session runs)."""
+        return self._tap.writer
 
     async def begin_session(self, name: str, notes: str | None = None) -> Session:
         """`start_session`, first applying the sensor changes made through the API.
@@ -192,22 +225,30 @@ class Runtime:
                 self._gate.set()
 
     def start_session(self, name: str, notes: str | None = None) -> Session:
-        """End the running session (if any) and start a new one; returns it."""
+        """End the running session (if any) and start a new one; returns it.
+
+        Both or neither: if the database cannot be written now (StorageError,
+        e.g. a full disk) or refuses, nothing changes and the old session runs on."""
         sensors = [s for s in self.store.sensors() if s.info.id in {x.id for x in self.sensors}]
-        sid = self.store.start_session(
-            name, sensors, notes=notes, clock=HOST_CLOCK, host_zero_unix_s=self.host_zero_unix_s
-        )
-        writer = SessionWriter(self.db_path, sid)
-        with self._tap.lock:
-            old, self._tap.writer = self._tap.writer, writer
+        with self._tap.lock:  # the pipeline waits: nothing arrives between flush and switch
+            old = self._tap.writer
+            if old is not None:
+                old.flush()
+            sid = self.store.start_session(
+                name, sensors, notes=notes, clock=HOST_CLOCK,
+                host_zero_unix_s=self.host_zero_unix_s,
+                ending=None if old is None else old.session_id,
+            )  # fmt: skip
+            self._tap.writer = SessionWriter(self.db_path, sid)
         if old is not None:
-            old.close()
-            self.store.end_session(old.session_id)
+            old.close()  # everything was written: nothing can fail here
         self.say(f"session {sid} started: {name}")
         return self.store.session(sid)
 
     def end_session(self, session_id: int) -> Session:
-        """End a session (the running one: nothing more is stored until a new one starts)."""
+        """End a session (the running one: nothing more is stored until a new one starts).
+
+        If the database cannot be written now (StorageError), nothing changes."""
         session = self.store.session(session_id)
         if session_id == self.session_id:
             self._close_writer(end=True)
@@ -261,15 +302,17 @@ class Runtime:
         self._next = None if same else (sensors, targets)
 
     def _close_writer(self, *, end: bool) -> None:
+        """Write what the running session kept, end it, stop writing to it; if that
+        cannot be written now (StorageError), the session runs on unchanged."""
         with self._tap.lock:
-            writer, self._tap.writer = self._tap.writer, None
-        if writer is None:
-            return
-        try:
-            writer.close()
-        finally:
+            writer = self._tap.writer
+            if writer is None:
+                return
+            writer.flush()
             if end:
                 self.store.end_session(writer.session_id)
+            self._tap.writer = None
+        writer.close()
 
     # -- reads -----------------------------------------------------------------
 
@@ -296,6 +339,9 @@ class Runtime:
                 row["address"] = st.address or row["address"]
                 row["connected"] = st.connected
                 row["state"] = self.problem if self.problem and not st.connected else st.state
+                ago = st.last_seen_ago_s
+                if st.connected and (ago is None or ago >= STALE_S):
+                    row["state"] = "no data" if ago is None else f"no data for {ago:.0f} s"
             rows.append(row)
         return rows + self._next_rows(rows)
 
@@ -359,6 +405,7 @@ class Runtime:
                 on_exchange=self._on_exchange,
                 on_message=self.say,
                 consumers=[self._tap],
+                threaded=True,
             )
             self.problem = None
             self._run_ended.clear()
@@ -386,11 +433,16 @@ class Runtime:
         self._virtual, backend = await start_demo_sensors(
             self.sensors, self.config.targets, now=loop.time, seed=self.seed
         )
-        self.say("demo: virtual sensors running drills")
+        origin = getattr(self._virtual, "origin_host_s", None)
+        self.say(
+            "demo: virtual sensors running drills"
+            + ("" if origin is None else f" (drill time 0 at host {origin:.6f} s)")
+        )
         return backend, list(self._virtual.targets)
 
     def _on_exchange(self, exchange: Exchange) -> None:
-        """Commit, then publish (the detector's callback, on the loop thread)."""
+        """Commit (or keep, while the disk is full), then publish: the detector's
+        callback, on the ingest thread (or the loop's, at the end of a run)."""
         with self._tap.lock:
             writer = self._tap.writer
             if writer is None:
@@ -398,9 +450,17 @@ class Runtime:
                 return
             created = datetime.now(UTC)
             exchange_id = writer.add_exchange(exchange, created_at=created)
-        stored = StoredExchange(exchange_id, writer.session_id, exchange, created)
-        record = exchange_record(stored, self.store.session(writer.session_id))
-        self.hub.publish(exchange_id, record)
+            session = self._session_for(writer.session_id)
+        stored = StoredExchange(exchange_id, session.id, exchange, created)
+        record = exchange_record(stored, session)
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
+                self._loop.call_soon_threadsafe(self.hub.publish, exchange_id, record)
+
+    def _session_for(self, session_id: int) -> Session:
+        """The session as stored now (its name may have changed); readable on a full disk."""
+        with self.reading() as store:
+            return store.session(session_id)
 
 
 def config_row(info: SensorInfo, target: Target, state: str) -> dict[str, Any]:
@@ -426,6 +486,7 @@ _STATUS_KEYS = (
     "last_seen_ago_s",
     "packets",
     "sync_state",
+    "overflow_samples",
 )
 
 

@@ -12,8 +12,11 @@ its clock, created_at).
 `SessionWriter` writes one running session: raw notifications and sample
 blocks batched and committed every 0.5 s by a background thread (a `kill
 -9` loses at most the last second of samples), every exchange committed
-before `add_exchange` returns (none lost).  Every bad input raises a
-`StoreError` (a BatonsenseError) and leaves the file as it was.
+before `add_exchange` returns (none lost).  While the database cannot be
+written (a full disk) the writer keeps exchanges and the newest samples in
+memory and writes them when it can (`SessionWriter.problem` says why).
+Every bad input raises a `StoreError` (a BatonsenseError) and leaves the
+file as it was; a database that cannot be written now raises `StorageError`.
 """
 
 from ._errors import (
@@ -24,7 +27,7 @@ from ._errors import (
     UnknownSessionError,
 )
 from ._schema import MIGRATIONS, SCHEMA_VERSION, connect
-from ._store import Session, Store, StoredExchange, StoredSensor
+from ._store import Session, StorageError, Store, StoredExchange, StoredSensor
 from ._writer import SessionWriter
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "Session",
     "SessionEndedError",
     "SessionWriter",
+    "StorageError",
     "Store",
     "StoreError",
     "StoredExchange",

@@ -20,6 +20,10 @@ from ._rows import EXCHANGE_COLUMNS, parse_utc, row_block, row_exchange, utc_tex
 from ._schema import connect
 
 
+class StorageError(StoreError):
+    """The database cannot be written now (disk full, I/O error); nothing was changed."""
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """One recorded session; ended_at None while it runs (or if the process died).
@@ -142,10 +146,14 @@ class Store:
         started_at: datetime | None = None,
         clock: str = HOST_CLOCK,
         host_zero_unix_s: float | None = None,
+        ending: int | None = None,
     ) -> int:
         """A new session with a snapshot of its sensors; returns its id.
 
-        host_zero_unix_s: UTC (unix s) at host_s = 0 of the clock its times are on."""
+        host_zero_unix_s: UTC (unix s) at host_s = 0 of the clock its times are on;
+        ending: a running session ended in the same transaction (both or neither)."""
+        if ending is not None:
+            self.session(ending)
         stored = [s if isinstance(s, StoredSensor) else StoredSensor(s) for s in sensors]
         if len({s.info.id for s in stored}) != len(stored):
             raise StoreError("duplicate sensor ids in the session's sensors")
@@ -156,6 +164,11 @@ class Store:
                 (name, utc_text(started_at), notes, clock, host_zero_unix_s),
             )
             session_id = int(cur.lastrowid or 0)
+            if ending is not None:
+                self.conn.execute(
+                    "UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL",
+                    (utc_text(None), ending),
+                )
             self.conn.executemany(
                 "INSERT INTO session_sensors "
                 "(session_id, sensor_id, role, athlete, hand, address, name) "
@@ -327,23 +340,40 @@ class Store:
 
 
 class _Transaction:
-    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error (sqlite errors → StoreError)."""
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error (sqlite errors → StoreError;
+    a database that cannot be written now, e.g. a full disk → StorageError)."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
     def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:
+            raise _store_error(e) from e
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, _tb: object
     ) -> None:
         if exc_type is None:
-            self.conn.execute("COMMIT")
-            return
-        self.conn.execute("ROLLBACK")
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error as e:  # e.g. the disk filled up at the commit
+                exc = e
+        if self.conn.in_transaction:  # SQLite may have rolled back by itself
+            try:
+                self.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
         if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"rejected by the database: {exc}") from exc
+            raise _store_error(exc) from exc
+
+
+def _store_error(e: sqlite3.Error) -> StoreError:
+    if isinstance(e, sqlite3.OperationalError):
+        return StorageError(f"the database cannot be written now: {e}")
+    return StoreError(f"rejected by the database: {e}")
 
 
 def _session_id(session_id: object) -> int:
@@ -395,4 +425,11 @@ def _join(sensor_id: str, blocks: list[SensorStream]) -> SensorStream:
     )
 
 
-__all__ = ["EXCHANGE_COLUMNS", "Session", "Store", "StoredExchange", "StoredSensor"]
+__all__ = [
+    "EXCHANGE_COLUMNS",
+    "Session",
+    "StorageError",
+    "Store",
+    "StoredExchange",
+    "StoredSensor",
+]
