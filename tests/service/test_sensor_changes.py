@@ -50,7 +50,7 @@ def test_a_changed_sensor_streams_from_the_next_session(tmp_path: Path) -> None:
         assert httpx.put(svc.url + "/api/sensors/w9", json=w9).status_code == 200
         w7 = {"role": "wrist", "athlete": "FAY", "hand": "right", "name": "BSNS-FAY-R"}
         assert httpx.put(svc.url + "/api/sensors/w7", json=w7).status_code == 200
-        r = httpx.delete(svc.url + "/api/sensors/w7")
+        r = httpx.delete(svc.url + "/api/sensors/w7", headers={"X-Requested-With": "test"})
         assert r.status_code == 200 and r.json()["state"] == "removed", r.text
         rows = _rows(svc)
         assert rows["w9"]["state"] == rows["w4"]["state"] == "next session"
@@ -67,7 +67,8 @@ def test_a_changed_sensor_streams_from_the_next_session(tmp_path: Path) -> None:
             ("DELETE", "baton", None, 409, "no baton"),
             ("DELETE", "w5", None, 404, "no sensor"),
         ):  # fmt: skip
-            r = httpx.request(method, svc.url + f"/api/sensors/{sid}", json=body)
+            r = httpx.request(method, svc.url + f"/api/sensors/{sid}", json=body,
+                              headers={"X-Requested-With": "test"})  # fmt: skip
             assert r.status_code == status, r.text
             assert why in r.json()["detail"]
         after = _rows(svc)
