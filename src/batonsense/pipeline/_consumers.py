@@ -49,6 +49,7 @@ class LiveDetector:
         self._last_s = {sid: -np.inf for sid in ids}
         self._came_at_s = {sid: -np.inf for sid in ids}  # the newest data when its block came
         self._held: dict[str, list[SensorStream]] = {sid: [] for sid in ids}
+        self._pushed_s = {sid: -np.inf for sid in ids}  # the last sample handed on
 
     def __call__(self, block: SensorStream) -> None:
         sid = block.sensor_id
@@ -72,16 +73,17 @@ class LiveDetector:
     def _hand_on(self, front_s: float) -> None:
         """Push each sensor's held samples up to front_s and one past it."""
         for sid, held in self._held.items():
-            if not held:
+            if not held or self._pushed_s[sid] > front_s:
                 continue
             whole = held[0] if len(held) == 1 else _join(sid, held)
             cut = int(np.searchsorted(whole.t_s, front_s, side="right")) + 1
             if cut >= len(whole):
                 self.detector.push(whole)
                 held.clear()
-                continue
-            self.detector.push(whole.between(-np.inf, float(whole.t_s[cut])))
-            self._held[sid] = [whole.between(float(whole.t_s[cut]), np.inf)]
+            else:
+                self.detector.push(whole.between(-np.inf, float(whole.t_s[cut])))
+                self._held[sid] = [whole.between(float(whole.t_s[cut]), np.inf)]
+            self._pushed_s[sid] = float(whole.t_s[min(cut, len(whole)) - 1])
 
     def flush(self) -> list[Exchange]:
         """End of data: finish pending exchanges; returns all, sorted by time."""

@@ -4,11 +4,11 @@
 // durations in ms, |a| in m/s², |ω| in rad/s).
 
 const SENSOR_POLL_MS = 2000;
-const HEALTH_POLL_MS = 5000;
+const HEALTH_POLL_MS = 2000;   // the problems banner follows /api/health this closely
 const RECENT_LIMIT = 50;      // rows in the recent list (and the first fetch)
 const KEEP_EXCHANGES = 500;   // exchanges kept in memory
 const SPEAK_KEY = "batonsense.speak";
-const SILENT_ALARM_S = 5;
+const SILENT_ALARM_S = 2;      // a sensor without data this long is not ON (as /api/health)
 const SIGNALS_BEFORE_S = 1.5;  // plot window before the first event of an exchange
 const SIGNALS_AFTER_S = 1.0;   // and after its last
 const SIGNALS_RETRIES = 4;     // a connected sensor quiet this long shows NO DATA
@@ -21,6 +21,7 @@ const state = {
   plotted: null,              // {ex, sig} last drawn, for redraw on resize
   sessionId: null,
   serverOffsetMs: 0,          // service UTC − this device's clock
+  healthPolls: 0,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -543,12 +544,23 @@ async function pollHealth() {
     const h = await getJSON("/api/health");
     const utc = Date.parse(h.utc);
     if (!Number.isNaN(utc)) state.serverOffsetMs = utc - Date.now();
-    await showSession(h.session_id ?? null);
+    showProblems(h);
+    if (h.session_id !== state.sessionId || ++state.healthPolls % 3 === 0) {
+      await showSession(h.session_id ?? null);
+    }
   } catch {
     // The connection indicator (EventSource) already says the service is away.
   } finally {
     setTimeout(pollHealth, HEALTH_POLL_MS);
   }
+}
+
+/** The red banner: what /api/health says is wrong now (storage, ingest lag, sensors). */
+function showProblems(h) {
+  const problems = Array.isArray(h.problems) ? h.problems : [];
+  const banner = $("problems");
+  banner.hidden = problems.length === 0;
+  banner.replaceChildren(...problems.map((p) => el("p", { class: "problem" }, p)));
 }
 
 async function showSession(id) {
