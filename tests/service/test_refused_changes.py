@@ -1,0 +1,54 @@
+"""A session change the database refuses (a full disk: a real 3 MB tmpfs, needs
+root) changes nothing: the running session runs on, no new session appears."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from batonsense.service.config import read_config
+from batonsense.service.runtime import Runtime
+from batonsense.store import StorageError
+
+from ..store.test_full_disk import _fill
+
+DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path) -> Iterator[Path]:
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)],
+                       capture_output=True, text=True, check=False)  # fmt: skip
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {r.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_refused_session_start_and_end_change_nothing(small_fs: Path) -> None:
+    runtime = Runtime(small_fs / "b.db", read_config(DEMO))
+    try:
+        first = runtime.start_session("one")
+        filler = _fill(small_fs)
+        before = [(s.id, s.ended_at) for s in runtime.store.sessions()]
+        with pytest.raises(StorageError):
+            runtime.start_session("two")
+        with pytest.raises(StorageError):
+            runtime.end_session(first.id)
+        assert [(s.id, s.ended_at) for s in runtime.store.sessions()] == before
+        assert runtime.session_id == first.id  # still recording into the first
+        filler.unlink()
+        second = runtime.start_session("two")
+        assert runtime.session_id == second.id != first.id
+        assert runtime.store.session(first.id).ended_at is not None
+    finally:
+        runtime.store.close()
+        if runtime.writer is not None:
+            runtime.writer.close()
