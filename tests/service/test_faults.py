@@ -52,10 +52,8 @@ def test_a_stalled_host_catches_up_and_loses_no_exchange(tmp_path: Path) -> None
         assert len(truth) >= 4
         seen = [(f["giver"], f["receiver"], f["outcome"], f["grab_s"] and f["grab_s"] - origin_s,
                  f["release_s"] and f["release_s"] - origin_s) for f in found]  # fmt: skip
-        # within 20 ms of the truth: the detector's own error (~2-4 ms here) plus
-        # the clock fit's after the stall (measured 4-8 ms more; see benchmarks/faults.py)
-        assert unmatched(truth, found, origin_s, tol_s=0.020) == [], (seen, truth)
-        assert health["ingest"]["max_lag_s"] >= 15.0  # the stall was seen, and worked off
+        # within 10 ms of the truth: the detector's own error here is ~2-4 ms
+        assert unmatched(truth, found, origin_s) == [], (seen, truth)
         assert health["ingest"]["errors"] == 0 and health["ingest"]["overflows"] == 0
         csv = svc.get(f"/api/sessions/{found[0]['session_id']}/recording.csv")
         assert csv.status_code == 200, csv.text[:300]

@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
 
-from batonsense.errors import DecodeError
 from batonsense.model import SensorInfo, SensorStream
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.protocols import witmotion as wm
 from batonsense.sources.raw import RawRecord, RawSink
 
+from ._held_up import HeldUpAwareMapper
 from ._sensor import Decoder, SensorPipeline
 from ._stats import SensorStats
 from ._untimed import DejitteredSensorPipeline, Route
 
 BlockSink = Callable[[SensorStream], None]
-
-#: A packet later than this (s) after the time the clock fit gives its last
-#: sample was held up on the host (a stalled or busy process), not by the
-#: radio (< 0.1 s): it is fitted as if received this late, so a stall is not
-#: taken for the sensor's clock jumping back (which would restart the fit on
-#: the late receive times and misplace the catch-up by the stall's length).
-HELD_UP_S = 0.5
-#: ... for at most this long (s of sensor time) in a row: a sensor that stays
-#: late beyond it has had its clock jump back, and the clock fit resets.
-MAX_HELD_UP_S = 120.0
-
 
 class Notification(Protocol):
     """What the ingestion hands on (`sources.ble.ingest.RawNotification`)."""
@@ -64,9 +52,9 @@ class Pipeline:
     after a stall), each sensor's samples reach the consumers in strictly
     increasing time at 1 µs resolution (the recording CSV's): a sample that
     would not be is dropped and counted in `out_of_order[sensor id]`.
-    A notification held up on the host (`HELD_UP_S`) is fitted as if it came
-    HELD_UP_S after its expected time (counted in `held_up[sensor id]`; the
-    raw sink gets the true receive time, and replay repeats the decision).
+    A notification held up on the host (a stall, a busy process: later than
+    the clock fit allows a radio, `HeldUpAwareMapper`) is mapped by the fit but
+    not fitted, so the catch-up after a stall is placed where it belongs.
     """
 
     def __init__(
@@ -86,14 +74,12 @@ class Pipeline:
         self.unknown = 0
         self.out_of_order: dict[str, int] = {s.id: 0 for s in self.sensors}
         self._last_us: dict[str, float] = {}
-        self.held_up: dict[str, int] = {s.id: 0 for s in self.sensors}
-        self._held_since: dict[str, float] = {}  # sensor s of the first held-up packet
-        self._last_sensor_s: dict[str, float] = {}
         self._ids = {s.id: s.id for s in self.sensors} | dict(aliases or {})
         self._decode = decode
         self._warmup_s = warmup_s
+        self._mappers: dict[str, list[HeldUpAwareMapper]] = {}
         self._paths: dict[str, SensorPipeline | DejitteredSensorPipeline] = {
-            s.id: SensorPipeline(s.id, decode=decode, warmup_s=warmup_s) for s in self.sensors
+            s.id: self._timed(s.id) for s in self.sensors
         }
         for key, route in (routes or {}).items():
             self.set_route(key, route)
@@ -116,9 +102,20 @@ class Pipeline:
                 sensor_id, rate_hz=route.rate_hz, warmup_s=self._warmup_s
             )
         else:
-            self._paths[sensor_id] = SensorPipeline(
-                sensor_id, decode=self._decode, warmup_s=self._warmup_s
-            )
+            self._paths[sensor_id] = self._timed(sensor_id)
+
+    def _timed(self, sensor_id: str) -> SensorPipeline:
+        return SensorPipeline(
+            sensor_id,
+            decode=self._decode,
+            warmup_s=self._warmup_s,
+            make_mapper=lambda: self._new_mapper(sensor_id),
+        )
+
+    def _new_mapper(self, sensor_id: str) -> HeldUpAwareMapper:
+        mapper = HeldUpAwareMapper()
+        self._mappers.setdefault(sensor_id, []).append(mapper)
+        return mapper
 
     def resolve(self, key: str) -> str | None:
         """The sensor id for a notification key (id, address or name), None if unknown."""
@@ -132,7 +129,6 @@ class Pipeline:
         if sensor_id is None:
             self.unknown += 1
             return
-        host_s = self._fit_time(sensor_id, host_s, payload)
         self._emit(self._paths[sensor_id].feed(host_s, payload))
 
     def on_notification(self, item: Notification) -> None:
@@ -168,30 +164,15 @@ class Pipeline:
         for consumer in self.consumers:
             consumer(block)
 
-    def _fit_time(self, sensor_id: str, host_s: float, payload: bytes) -> float:
-        """The receive time to fit a notification at: host_s, or for one held up
-        on the host, its expected time + HELD_UP_S (see the class docstring)."""
-        path = self._paths[sensor_id]
-        mapper = getattr(path, "_mapper", None)
-        if mapper is None or not isinstance(path, SensorPipeline):
-            return host_s
-        try:
-            packet = self._decode(payload)
-        except DecodeError:
-            return host_s
-        if packet.t_sensor_us is None or not len(packet.t_sensor_us) or "boot" in packet.notes:
-            return host_s
-        t_s = float(packet.t_sensor_us[-1]) * 1e-6
-        last_s, self._last_sensor_s[sensor_id] = self._last_sensor_s.get(sensor_id), t_s
-        expected_s = float(mapper.to_host_s(t_s))
-        onward = last_s is not None and 0.0 <= t_s - last_s < MAX_HELD_UP_S
-        if not (onward and math.isfinite(expected_s) and host_s - expected_s > HELD_UP_S):
-            self._held_since.pop(sensor_id, None)
-            return host_s
-        if t_s - self._held_since.setdefault(sensor_id, t_s) > MAX_HELD_UP_S:
-            return host_s
-        self.held_up[sensor_id] = self.held_up.get(sensor_id, 0) + 1
-        return expected_s + HELD_UP_S
+    @property
+    def last_sample_s(self) -> dict[str, float]:
+        """Per sensor id: the time (host clock, s) of its newest sample handed on."""
+        return {sid: us * 1e-6 for sid, us in dict(self._last_us).items()}
+
+    @property
+    def held_up(self) -> dict[str, int]:
+        """Per sensor id: notifications held up on the host, mapped but not fitted."""
+        return {sid: sum(m.held_up for m in ms) for sid, ms in self._mappers.items()}
 
     def _in_order(self, block: SensorStream) -> SensorStream:
         """The block's samples that come strictly after the sensor's last one, at 1 µs."""

@@ -72,9 +72,8 @@ def problems(runtime: Runtime, rows: list[dict[str, Any]] | None = None) -> list
     if ing["overflows"]:
         out.append(f"ingest: {ing['overflows']} notifications refused (queue full)")
     for r in rows if rows is not None else runtime.sensor_rows():
-        ago = r.get("last_seen_ago_s")
-        if r.get("connected") and isinstance(ago, float | int) and ago >= STALE_S:
-            out.append(f"sensor {r['id']}: no data for {ago:.0f} s")
+        if r.get("connected") and str(r.get("state", "")).startswith("no data for"):
+            out.append(f"sensor {r['id']}: {r['state']}")
     if runtime.problem is not None:
         out.append(f"sensors: {runtime.problem}")
     return out

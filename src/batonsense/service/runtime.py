@@ -329,6 +329,7 @@ class Runtime:
         """Status of every configured sensor (for `GET /api/sensors` and the page)."""
         targets = self._targets
         status = {r.sensor_id: r for r in self.record.status()} if self.record else {}
+        ages = self._data_ages_s()
         rows = []
         for s in self.sensors:
             st = status.get(s.id)
@@ -339,11 +340,20 @@ class Runtime:
                 row["address"] = st.address or row["address"]
                 row["connected"] = st.connected
                 row["state"] = self.problem if self.problem and not st.connected else st.state
-                ago = st.last_seen_ago_s
+                ago = _no_data_s(st.last_seen_ago_s, ages.get(s.id))
                 if st.connected and (ago is None or ago >= STALE_S):
                     row["state"] = "no data" if ago is None else f"no data for {ago:.0f} s"
             rows.append(row)
         return rows + self._next_rows(rows)
+
+    def _data_ages_s(self) -> dict[str, float]:
+        """Per sensor: how old its newest sample handed on is (s; catching up after a
+        stall, a sensor sends old samples: it is not streaming live)."""
+        record = self.record
+        if record is None or record.pipeline is None:
+            return {}
+        now_s = record.now()
+        return {sid: now_s - t for sid, t in record.pipeline.last_sample_s.items()}
 
     def _next_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Sensors added or changed through the API, not streamed until the next session.
@@ -488,6 +498,14 @@ _STATUS_KEYS = (
     "sync_state",
     "overflow_samples",
 )
+
+
+def _no_data_s(seen_ago_s: float | None, data_age_s: float | None) -> float | None:
+    """How long a sensor has given no live data (s): since its last notification, or
+    its newest sample's age less the ~1 s a sample may take to be handed on."""
+    behind_s = None if data_age_s is None else data_age_s - 1.0
+    ages = [a for a in (seen_ago_s, behind_s) if a is not None]
+    return max(ages) if ages else None
 
 
 def _default_name(demo: bool) -> str:
