@@ -6,10 +6,11 @@ exchange by exchange.
 Each run is a real `batonsense demo --seed S` process (virtual sensors, the real
 pipeline, detector, SQLite store, API) with its own database.  Runs:
 
-- quiet: nothing done to it;
+- quiet: nothing done to it (twice: the second shows the run-to-run spread of
+  the same drill, from the clock fit on real receive times);
 - stall: SIGSTOP for `stall_s` (30 s; the whole process: loop, threads and the
   virtual sensors), then SIGCONT;
-- full disk: the database on a 6 MB tmpfs (needs root: mount), filled by a
+- full disk: the database on a 64 MB tmpfs (needs root: mount), filled by a
   filler file for `full_s` (60 s), then freed;
 - load: 200 GET/s on the API, 50 SSE viewers connected, two CPU-hog processes,
   for `load_s` (60 s).
@@ -172,7 +173,7 @@ def run(name: str, fault: Any, args: argparse.Namespace, tmp: Path) -> dict[str,
     db_dir.mkdir()
     mounted = False
     if name == "full disk":
-        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(db_dir)],
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(db_dir)],
                            capture_output=True, check=False)  # fmt: skip
         if r.returncode != 0:
             return {"name": name, "skipped": "cannot mount a tmpfs (needs root)"}
@@ -244,6 +245,7 @@ def main() -> None:
     if args.drill_s is None:
         args.drill_s = 60.0 if args.quick else 110.0
     faults = {
+        "quiet again": None,  # run-to-run spread of the same drill (clock fit, timing)
         "stall": lambda d: stall(d, 15.0, fault_s or 30.0),
         "full disk": lambda d: full_disk(d, 15.0, fault_s or 60.0),
         "load": lambda d: load(d, 15.0, fault_s or 60.0),

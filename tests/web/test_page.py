@@ -445,3 +445,30 @@ def test_a_sensor_change_waiting_for_the_next_session_is_shown(
         )
         assert page.get_attribute(row, "data-connected") == "true"
         assert "EVE" in page.inner_text(row)
+
+
+def test_a_stall_is_shown_while_the_service_catches_up(browser: Any, tmp_path: Path) -> None:
+    """The whole service frozen for 12 s (SIGSTOP), then resumed: while it works off
+    the backlog the page shows the red banner from /api/health and no sensor as ON;
+    once caught up the banner goes and the sensors are ON again."""
+    import os
+    import signal
+
+    with own_demo_page(browser, tmp_path) as (demo, run):
+        page = run.page
+        page.wait_for_selector("#sensors li .state-on", timeout=30_000)
+        assert page.is_hidden("#problems")
+        assert demo.proc is not None
+        os.kill(demo.proc.pid, signal.SIGSTOP)
+        time.sleep(12.0)
+        os.kill(demo.proc.pid, signal.SIGCONT)
+        page.wait_for_selector("#problems", state="visible", timeout=10_000)
+        assert "no data" in page.inner_text("#problems")
+        page.wait_for_function(  # the sensor list is polled every 2 s
+            "() => [...document.querySelectorAll('#sensors li .state')]"
+            ".every(b => b.textContent !== 'ON')",
+            timeout=5_000,
+        )
+        _screenshot(page, tmp_path / "trackside-catching-up.png", min_bytes=5_000)
+        page.wait_for_selector("#problems", state="hidden", timeout=120_000)
+        page.wait_for_selector("#sensors li .state-on", timeout=10_000)

@@ -516,8 +516,10 @@ function renderSensors(sensors) {
     const lowBattery = typeof s.battery_pct === "number" && s.battery_pct < 20;
     const lossy = typeof s.lost_pct === "number" && s.lost_pct >= 5;
     const silent = on && typeof s.last_seen_ago_s === "number" && s.last_seen_ago_s > 2;
-    // Connected but quiet for long: as useless at the track as disconnected.
-    const mute = silent && s.last_seen_ago_s > SILENT_ALARM_S;
+    // Connected but quiet for long (or only old data coming, catching up after a
+    // stall: the service says "no data for N s"): as useless as disconnected.
+    const behind = on && /^no data/.test(s.state || "");
+    const mute = (silent && s.last_seen_ago_s > SILENT_ALARM_S) || behind;
     const badge = !on ? ["state-off", "OFF"] : mute ? ["state-mute", "NO DATA"] : ["state-on", "ON"];
     return el("li", {
       class: `sensor ${on ? "on" : "off"}${mute ? " mute" : ""}`, "data-sensor-id": s.id,
@@ -531,7 +533,7 @@ function renderSensors(sensors) {
       el("span", { class: lossy ? "stat bad" : "stat" }, `loss ${num(s.lost_pct, "%", 1)}`),
       silent ? el("span", { class: "stat bad" }, `silent ${num(s.last_seen_ago_s, "s")}`) : null,
       // off: why; on: a configuration change waiting for the next session
-      (!on || /next session/.test(s.state || "")) && s.state
+      (!on || behind || /next session/.test(s.state || "")) && s.state
         ? el("span", { class: "stat" }, s.state) : null));
   });
   $("sensors").replaceChildren(...items);
