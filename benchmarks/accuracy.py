@@ -116,6 +116,29 @@ class Run:
     seconds: dict[str, float]
     #: (|shift| of a grab or release time, ms; largest clock offset applied, ms) per event
     skew: list[tuple[float, float]] = field(default_factory=list)
+    #: (worst |error| of grab and release, ms; confidence) per matched completed pass
+    calibration: list[tuple[float, float]] = field(default_factory=list)
+
+
+def calibration_pairs(truth: list[Exchange], found: list[Exchange]) -> list[tuple[float, float]]:
+    """Per matched completed pass: the larger |error| of grab and release (ms), confidence."""
+    from batonsense.evaluate import match
+
+    out = []
+    for i, j in match(truth, found, TOLERANCE_S):
+        tr, d = truth[i], found[j]
+        if tr.drop_s is not None or d.confidence is None:
+            continue
+        errs = [abs(getattr(d, e) - getattr(tr, e)) * 1e3 for e in ("grab_s", "release_s")
+                if getattr(d, e) is not None and getattr(tr, e) is not None]
+        if errs:
+            out.append((max(errs), float(d.confidence)))
+    return out
+
+
+#: Confidence bins of the calibration table, and what "off" means (issue 12: > 20 ms).
+CONF_BINS = (0.0, 0.3, 0.6, 0.9, 1.0001)
+OFF_MS = 20.0
 
 
 #: Per-sensor clock offsets of the skew check: uniform in ±SKEW_S (issue 12: ±1.5 ms).
@@ -190,11 +213,14 @@ def run_case(
             found = []
         seconds[name] = time.perf_counter() - t0
         scores[name] = score(truth, found, TOLERANCE_S)
-        if name == "batonsense" and skew_trials:
-            skew = skew_shifts(rec, found, seed, skew_trials)
+        if name == "batonsense":
+            calibration = calibration_pairs(truth, found)
+            if skew_trials:
+                skew = skew_shifts(rec, found, seed, skew_trials)
     run = Run(
         case, seed, band_of(rec), len(truth), rec.end_s - rec.start_s, scores, errors, seconds
     )
+    run.calibration = calibration
     if skew_trials:
         run.skew = skew
     return run
@@ -403,6 +429,37 @@ def skew_report(runs: list[Run], console: Console) -> dict[str, Any]:
     return out
 
 
+def calibration_report(runs: list[Run], console: Console) -> dict[str, Any]:
+    """Print and return |error| by confidence bin (batonsense, completed passes)."""
+    import numpy as np
+
+    pairs = [p for r in runs for p in r.calibration]
+    table = Table(title=f"confidence calibration (batonsense): worst of grab/release |error|, ms")
+    for col in ("confidence", "passes", "median", "p95", f"> {OFF_MS:g} ms"):
+        table.add_column(col)
+    out: dict[str, Any] = {"bins": []}
+    if not pairs:
+        return out
+    err, conf = np.array([e for e, _ in pairs]), np.array([c for _, c in pairs])
+    for lo, hi in zip(CONF_BINS[:-1], CONF_BINS[1:]):
+        m = (conf >= lo) & (conf < hi)
+        if not m.any():
+            continue
+        row = {"lo": lo, "hi": min(hi, 1.0), "n": int(m.sum()), "median_ms": float(np.median(err[m])),
+               "p95_ms": float(np.percentile(err[m], 95)), "off": int(np.sum(err[m] > OFF_MS))}
+        out["bins"].append(row)
+        table.add_row(f"{lo:.1f}-{min(hi, 1.0):.1f}", str(row["n"]), f"{row['median_ms']:.1f}",
+                      f"{row['p95_ms']:.1f}", str(row["off"]))
+    off = err > OFF_MS
+    out["off_confidence_median"] = float(np.median(conf[off])) if off.any() else None
+    out["ok_confidence_median"] = float(np.median(conf[~off])) if (~off).any() else None
+    console.print(table)
+    if off.any():
+        console.print(f"passes off by > {OFF_MS:g} ms: {int(off.sum())}, confidence median "
+                      f"{out['off_confidence_median']:.2f} (the others: {out['ok_confidence_median']:.2f})")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer reps and seeds")
@@ -449,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[bold]fresh seeds (+{10_000 * args.fresh}): not the fixed suite[/]")
     doc = report(runs, console, args.quick, skipped)
     doc["fresh"] = args.fresh
+    doc["calibration"] = calibration_report(runs, console)
     if args.skew:
         doc["skew"] = skew_report(runs, console)
     if args.json:

@@ -112,6 +112,19 @@ def _unsensed_extra(v: Any) -> dict[str, Any]:
     return {"unsensed_hands": list(v)}
 
 
+def _pm_extra(d: Mapping[str, Any]) -> dict[str, float]:
+    """`grab_pm_ms` / `release_pm_ms` of an exchange object → Exchange.extra (checked)."""
+    out = {}
+    for key in ("grab_pm_ms", "release_pm_ms"):
+        v = d.get(key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ValueError(f"{key} must be a non-negative number of ms, got {v!r}")
+        out[key] = float(v)
+    return out
+
+
 def _ms(later_s: float | None, earlier_s: float | None) -> float | None:
     if later_s is None or earlier_s is None:
         return None
@@ -124,7 +137,8 @@ class Exchange:
 
     reach_s: receiver's arm starts moving back; grab_s: first contact of the
     receiver's hand; release_s: giver's hand leaves the baton; drop_s: the baton
-    starts falling free (dropped exchanges only).
+    starts falling free (dropped exchanges only).  confidence: 0-1, lowered when an
+    event's timing is uncertain; `grab_pm_ms` / `release_pm_ms` say by how much (±).
     """
 
     giver: str | None
@@ -161,6 +175,16 @@ class Exchange:
         """Roles ("giver", "receiver") whose holding hand wears no sensor: that hand's
         events are not timed (release for the giver; grab and reach for the receiver)."""
         return tuple(self.extra.get("unsensed_hands", ()))
+
+    @property
+    def grab_pm_ms(self) -> float | None:
+        """How uncertain grab_s is (± ms), as the detector judged its evidence."""
+        return self.extra.get("grab_pm_ms")
+
+    @property
+    def release_pm_ms(self) -> float | None:
+        """How uncertain release_s is (± ms), as the detector judged its evidence."""
+        return self.extra.get("release_pm_ms")
 
     @property
     def time_s(self) -> float:
@@ -206,6 +230,8 @@ class Exchange:
             "hand_mismatch": self.hand_mismatch,
             "technique": self.technique,
             "confidence": None if self.confidence is None else round(self.confidence, 3),
+            "grab_pm_ms": self.grab_pm_ms,
+            "release_pm_ms": self.release_pm_ms,
             "hands_without_sensor": list(self.hands_without_sensor),
             "clock": self.clock,
         }
@@ -230,5 +256,5 @@ class Exchange:
             confidence=d.get("confidence"),
             technique=d.get("technique"),
             clock=d.get("clock", "recording"),
-            extra=_unsensed_extra(d.get("hands_without_sensor")),
+            extra=_unsensed_extra(d.get("hands_without_sensor")) | _pm_extra(d),
         )

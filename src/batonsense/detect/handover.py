@@ -74,7 +74,7 @@ def _contact_onset(
     hi: int,
     jolt: np.ndarray | None = None,
     jolt_slack_s: float = 0.0,
-) -> float:
+) -> tuple[float, str]:
     """First contact inside ef[lo:hi] (acceleration residual baton vs receiving wrist).
 
     The receiving hand holds the baton from where the residual steps down to its
@@ -91,6 +91,9 @@ def _contact_onset(
     began.  The first, not the largest: in a long overlap the baton sliding in
     the grip or the giver's fingers opening make later bumps that can rise more
     sharply.
+
+    Returns (time s, evidence): "felt" (a collision both bodies felt), "spike"
+    (a collision only the residual shows) or "step" (no collision: the step down).
     """
     c = lo + log_step(ef[lo:hi], 0.5, rising=False)
     q = max(float(np.median(ef[c:hi])), 0.5)
@@ -107,9 +110,9 @@ def _contact_onset(
                 j -= 1
             cands.append((j, k))
     if not cands:
-        return _sub(t, c)
+        return _sub(t, c), "step"
     if jolt is None:
-        return _sub(t, cands[0][0])
+        return _sub(t, cands[0][0]), "spike"
     bg = jolt[max(0, lo - round(JOLT_BACKGROUND_S / dt)) : lo]
     level = max(float(np.median(bg)), 1e-6) if bg.size else np.inf
     pad = max(1, round(jolt_slack_s / dt))
@@ -118,8 +121,52 @@ def _contact_onset(
         if t[j] - t[first] > CONTACT_SPREAD_S:
             break
         if np.max(jolt[max(0, j - pad) : k + pad + 1]) >= MIN_CONTACT_JOLT * level:
-            return _sub(t, j)
-    return _sub(t, first)
+            return _sub(t, j), "felt"
+    return _sub(t, first), "spike"
+
+
+# How sure a grab is, by its evidence (± ms; see docs/detection.md, "Uncertainty"):
+# a collision both bodies felt is timed to a sample; one only the residual shows was
+# within 10 ms on 46 of 48 simulated passes; without a collision the step down to the
+# hold level came 30-60 ms early on all 4 such passes (session 7, 141 passes).
+GRAB_PM_MS = {"spike": 10.0, "step": 50.0}
+# The acceleration's and the gyro's parting steps lie 7-21 ms apart (p10-p90) on
+# releases timed within 20 ms, and 27-92 ms apart on 9 of the 10 worse ones: beyond
+# this they do not describe one parting and the release is uncertain by their distance.
+RELEASE_SPREAD_OK_S = 0.025
+# Confidence falls by e for every this many ms of uncertainty beyond CONF_FREE_PM_MS.
+CONF_PM_SCALE_MS = 20.0
+CONF_FREE_PM_MS = 10.0
+
+
+def _grab_pm_ms(how: str, wrist_hz: float, grid_hz: float) -> float:
+    """Uncertainty (± ms) of a grab found with evidence `how` (see _contact_onset)."""
+    sample_ms = 1e3 / min(wrist_hz, grid_hz)
+    return max(sample_ms, GRAB_PM_MS.get(how, sample_ms))
+
+
+def _release_pm_ms(spread_s: float, slowest_hz: float, grid_hz: float) -> float:
+    """Uncertainty (± ms) of a release whose acc and gyro steps lie spread_s apart."""
+    sample_ms = 1e3 / min(slowest_hz, grid_hz)
+    if not np.isfinite(spread_s):
+        return 100.0
+    return max(sample_ms, 1e3 * spread_s if spread_s > RELEASE_SPREAD_OK_S else sample_ms)
+
+
+def _confidence(kappa: float, *pm_ms: float | None) -> float:
+    """0-1: the holds' coupling, lowered by the events' uncertainty (± ms)."""
+    worst = max((p for p in pm_ms if p is not None), default=0.0)
+    factor = np.exp(-max(0.0, worst - CONF_FREE_PM_MS) / CONF_PM_SCALE_MS)
+    return float(np.clip(kappa * factor, 0.0, 1.0))
+
+
+def _uncertainty_extra(grab_pm_ms: float | None, release_pm_ms: float | None) -> dict[str, float]:
+    out = {}
+    if grab_pm_ms is not None:
+        out["grab_pm_ms"] = round(float(grab_pm_ms), 1)
+    if release_pm_ms is not None:
+        out["release_pm_ms"] = round(float(release_pm_ms), 1)
+    return out
 
 
 def _lag_n(native_hz: Mapping[str, float], ids: tuple[str, ...], grid_hz: float) -> int:
@@ -308,12 +355,13 @@ def _release(
     and a clear (≥ 2.5×) acceleration step does not lead it by 5-30 ms, e.g.
     a hand that just turns away without any force to lose.
 
-    Returns (release time, clarity): clarity is the larger of the two steps'
-    contrasts, how sharply this hold model sees the parting.
+    Returns (release time, clarity, spread): clarity is the larger of the two
+    steps' contrasts, how sharply this hold model sees the parting; spread (s)
+    how far apart the acceleration's and the gyro's steps are.
     """
     r0, r1 = _window(t, after_s + 0.025, max(rough_rel + 0.02, after_s + 0.1))
     if r1 - r0 <= 6:
-        return rough_rel, 0.0
+        return rough_rel, 0.0, np.inf
     k, contrast = _change_step(t, change_acc, r0, r1)
     k_gyro, contrast_gyro = _change_step(t, change_gyro, r0, r1)
     if float(t[k_gyro] - t[k]) > ACC_LEADS_GYRO_S[1]:
@@ -327,9 +375,10 @@ def _release(
         ACC_LEADS_GYRO_S[0] < float(t[k_gyro] - t[k]) <= ACC_LEADS_GYRO_S[1]
         and contrast >= LEAD_MIN_CONTRAST
     )
+    spread_s = abs(float(t[k_gyro] - t[k]))
     if contrast_gyro > 2.0 * contrast and not acc_leads:
         k = k_gyro
-    return _sub(t, k), max(contrast, contrast_gyro)
+    return _sub(t, k), max(contrast, contrast_gyro), spread_s
 
 
 # The give: the giver's arm held out towards the receiver before the pass.  While
@@ -435,8 +484,10 @@ def time_handover(
     # grab: the collision, just before the receiver's residual drops to its quiet level
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))
     slack_s = 1.0 / native_hz.get(wb.id, fs)  # one of the wrist's own samples
-    grab_s = (
-        _contact_onset(t, ef_b, g0, g1, jerk(acc_b, fs), slack_s) if g1 - g0 > 6 else rough_grab
+    grab_s, grab_how = (
+        _contact_onset(t, ef_b, g0, g1, jerk(acc_b, fs), slack_s)
+        if g1 - g0 > 6
+        else (rough_grab, "step")
     )
     reach_s = reach_start(t, gyro_b, grab_s)
     # the release is searched after the grab; a grab timed on the receiver's free arm
@@ -445,16 +496,18 @@ def time_handover(
     # went 9 -> 6 of 48 (0.3 s: 8; from the free arm's grab they were 100-300 ms off)
     after_s = grab_s if receiver_sensed else rough_rel - 0.15
     # of the hold models, the one under which the parting stands out most (the first on ties)
-    release_s: float | None = max(
+    release_s, _, spread_s = max(
         (_release(t, ca, cg, after_s, rough_rel) for ca, cg in changes), key=lambda rc: rc[1]
-    )[0]
+    )
+    grab_pm_ms = _grab_pm_ms(grab_how, native_hz.get(wb.id, fs), fs)
+    release_pm_ms = _release_pm_ms(spread_s, min(native_hz.get(i, fs) for i in (baton.id, wa.id)), fs)
     unsensed = tuple(
         role for role, ok in (("giver", giver_sensed), ("receiver", receiver_sensed)) if not ok
     )
     if not giver_sensed:
-        release_s = None
+        release_s, release_pm_ms = None, None
     if not receiver_sensed:
-        grab_s = reach_s = None
+        grab_s = reach_s = grab_pm_ms = None
     return Exchange(
         giver=wa.athlete,
         receiver=wb.athlete,
@@ -464,9 +517,10 @@ def time_handover(
         outcome=Outcome.COMPLETED,
         giver_hand=wa.hand if giver_sensed else None,
         receiver_hand=wb.hand if receiver_sensed else None,
-        confidence=float(np.clip(min(kappa_a, kappa_b), 0.0, 1.0)),
+        confidence=_confidence(min(kappa_a, kappa_b), grab_pm_ms, release_pm_ms),
         extra={"rough_grab_s": rough_grab, "rough_release_s": rough_rel}
-        | ({"unsensed_hands": list(unsensed)} if unsensed else {}),
+        | ({"unsensed_hands": list(unsensed)} if unsensed else {})
+        | _uncertainty_extra(grab_pm_ms, release_pm_ms),
     )
 
 
