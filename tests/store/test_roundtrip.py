@@ -122,3 +122,23 @@ def test_migrating_an_old_file_keeps_its_data(db_path: Path) -> None:
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def test_event_uncertainty_is_kept_and_exported(store: Store) -> None:
+    from batonsense.store.export import exchange_record, exchanges_csv
+
+    ex = Exchange("ANA", "BEA", 10.0, 10.5, 10.75, confidence=0.13,
+                  extra={"grab_pm_ms": 2.5, "release_pm_ms": 47.5})  # fmt: skip
+    sid = store.start_session("s")
+    with SessionWriter(store.path, sid) as w:
+        w.add_exchange(ex)
+    back = store.exchanges(session_id=sid)[0]
+    assert (back.exchange.grab_pm_ms, back.exchange.release_pm_ms) == (2.5, 47.5)
+    record = exchange_record(back, store.session(sid))
+    assert (record["grab_pm_ms"], record["release_pm_ms"]) == (2.5, 47.5)
+    header, row = exchanges_csv([record]).splitlines()[:2]
+    cols = dict(zip(header.split(","), row.split(",")))
+    assert (cols["grab_pm_ms"], cols["release_pm_ms"]) == ("2.5", "47.5")
+    assert Exchange.from_dict(ex.to_dict()).release_pm_ms == 47.5
+    with pytest.raises(ValueError, match="release_pm_ms"):
+        Exchange.from_dict(ex.to_dict() | {"release_pm_ms": -1})

@@ -121,6 +121,8 @@ class ExchangeOut(BaseModel):
     hands_without_sensor: list[Literal["giver", "receiver"]]
     technique: str | None
     confidence: float | None
+    grab_pm_ms: float | None = None
+    release_pm_ms: float | None = None
     clock: str
     reach_utc: str | None
     grab_utc: str | None

@@ -26,7 +26,7 @@ CSV_COLUMNS = (
     "id", "session_id", "session_name", "giver", "receiver", "outcome",
     "reach_utc", "grab_utc", "release_utc", "drop_utc", "overlap_ms", "reach_ms",
     "giver_hand", "receiver_hand", "hand_mismatch", "technique", "confidence",
-    "clock", "reach_s", "grab_s", "release_s", "drop_s", "created_at",
+    "grab_pm_ms", "release_pm_ms", "clock", "reach_s", "grab_s", "release_s", "drop_s", "created_at",
     "hands_without_sensor",
 )  # fmt: skip
 
