@@ -211,26 +211,30 @@ def _same(a: Any, b: Any, tol_s: float = 0.001) -> bool:
     return True
 
 
-def _lost(quiet: list[Any], found: list[Any], tol_s: float) -> int:
-    """Quiet-run exchanges that no exchange of `found` matches within tol_s."""
-    left, lost = list(found), 0
+def _lost(quiet: list[Any], found: list[Any], tol_s: float) -> tuple[int, float]:
+    """(quiet-run exchanges that no exchange of `found` matches within tol_s, the
+    largest time difference of those matched, ms)."""
+    left, lost, worst_s = list(found), 0, 0.0
     for q in quiet:
         hit = next((e for e in left if _same(q, e, tol_s)), None)
         if hit is None:
             lost += 1
-        else:
-            left.remove(hit)
-    return lost
+            continue
+        left.remove(hit)
+        for k in ("grab_s", "release_s", "drop_s"):
+            if getattr(q, k) is not None:
+                worst_s = max(worst_s, abs(getattr(q, k) - getattr(hit, k)))
+    return lost, 1e3 * worst_s
 
 
 def compare(quiet: dict[str, Any], r: dict[str, Any]) -> str:
     if "skipped" in r:
-        return f"| {r['name']} | skipped: {r['skipped']} | | | | |"
+        return f"| {r['name']} | skipped: {r['skipped']} | | | | | |"
     n = len(quiet["exchanges"])
-    within_1ms = n - _lost(quiet["exchanges"], r["exchanges"], 0.001)
-    lost = _lost(quiet["exchanges"], r["exchanges"], 0.020)
+    within_1ms = n - _lost(quiet["exchanges"], r["exchanges"], 0.001)[0]
+    lost, worst_ms = _lost(quiet["exchanges"], r["exchanges"], 0.020)
     lost_samples = max(0, quiet["samples"] - r["samples"])
-    return (f"| {r['name']} | {within_1ms}/{n} | {lost} | {lost_samples} "
+    return (f"| {r['name']} | {within_1ms}/{n} | {worst_ms:.1f} | {lost} | {lost_samples} "
             f"({100 * lost_samples / max(quiet['samples'], 1):.2f} %) | "
             f"{r['max_lag_s']:.1f} | {r['tracebacks']} |")  # fmt: skip
 
@@ -260,10 +264,10 @@ def main() -> None:
             print(rows[-1], file=sys.stderr, flush=True)
     print(f"seed {args.seed}, drill {args.drill_s:.0f} s compared, faults of "
           f"{fault_s or '30/60/60'} s, {time.monotonic() - t0:.0f} s wall\n")  # fmt: skip
-    print("| run | exchanges as quiet within 1 ms | exchanges lost (none within 20 ms) | "
-          "samples lost | "
+    print("| run | exchanges as quiet within 1 ms | largest difference ms | "
+          "exchanges lost (none within 20 ms) | samples lost | "
           "max ingest lag s | tracebacks |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print("\ntargets: 0 exchanges lost, 0 tracebacks")
     print(f"quiet run: {len(quiet['exchanges'])} exchanges, {quiet['samples']} samples; "
