@@ -9,6 +9,7 @@ import numpy as np
 
 from batonsense.detect.holder import Fall, Handover
 from batonsense.detect.rigid import acc_residual, acc_residual_vec, clipped, residual_change
+from batonsense.detect.technique import classify_technique
 from batonsense.detect.timing import (
     common_impulse,
     fit_rotation,
@@ -480,7 +481,8 @@ def time_handover(
             (residual_change(v_a, lag_n), residual_change(gyro_bt - gyro_a @ rot.T, lag_n))
         )
     held_b = usable_or_all(t >= max(rough_grab + 0.03, fit_b[0]), ok_b)
-    ef_b, _ = acc_residual(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
+    v_b, _ = acc_residual_vec(acc_bt, acc_b, gyro_b, rot_b, fs, held_b)
+    ef_b = np.linalg.norm(v_b, axis=1)
     # grab: the collision, just before the receiver's residual drops to its quiet level
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))
     slack_s = 1.0 / native_hz.get(wb.id, fs)  # one of the wrist's own samples
@@ -490,6 +492,8 @@ def time_handover(
         else (rough_grab, "step")
     )
     reach_s = reach_start(t, gyro_b, grab_s)
+    # the residual is in the wrist's frame: R takes it into the baton's
+    technique = classify_technique(t, acc_bt, gyro_bt, v_b @ rot_b.T, grab_s)
     # the release is searched after the grab; a grab timed on the receiver's free arm
     # says nothing, so then from 0.15 s before the gyro's rough release (which lags
     # the release by ~0.05-0.12 s): on 12 mixed_rates seeds, releases off by > 25 ms
@@ -507,7 +511,7 @@ def time_handover(
     if not giver_sensed:
         release_s, release_pm_ms = None, None
     if not receiver_sensed:
-        grab_s = reach_s = grab_pm_ms = None
+        grab_s = reach_s = grab_pm_ms = technique = None
     return Exchange(
         giver=wa.athlete,
         receiver=wb.athlete,
@@ -517,6 +521,7 @@ def time_handover(
         outcome=Outcome.COMPLETED,
         giver_hand=wa.hand if giver_sensed else None,
         receiver_hand=wb.hand if receiver_sensed else None,
+        technique=technique,
         confidence=_confidence(min(kappa_a, kappa_b), grab_pm_ms, release_pm_ms),
         extra={"rough_grab_s": rough_grab, "rough_release_s": rough_rel}
         | ({"unsensed_hands": list(unsensed)} if unsensed else {})
