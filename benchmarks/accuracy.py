@@ -32,6 +32,7 @@ Exit code 0 always (it is a report); with --strict, 1 if any batonsense check fa
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -434,14 +435,14 @@ def calibration_report(runs: list[Run], console: Console) -> dict[str, Any]:
     import numpy as np
 
     pairs = [p for r in runs for p in r.calibration]
-    table = Table(title=f"confidence calibration (batonsense): worst of grab/release |error|, ms")
+    table = Table(title="confidence calibration (batonsense): worst of grab/release |error|, ms")
     for col in ("confidence", "passes", "median", "p95", f"> {OFF_MS:g} ms"):
         table.add_column(col)
     out: dict[str, Any] = {"bins": []}
     if not pairs:
         return out
     err, conf = np.array([e for e, _ in pairs]), np.array([c for _, c in pairs])
-    for lo, hi in zip(CONF_BINS[:-1], CONF_BINS[1:]):
+    for lo, hi in itertools.pairwise(CONF_BINS):
         m = (conf >= lo) & (conf < hi)
         if not m.any():
             continue

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from batonsense.detect import detect_exchanges
-from batonsense.detect.handover import _contact_onset
+from batonsense.detect.contact import contact_onset
 from batonsense.evaluate import score
 from batonsense.sim import simulate
 
@@ -41,7 +41,7 @@ def test_the_first_collision_the_wrist_feels_wins() -> None:
     jolt = np.full_like(t, 100.0)
     jolt += _spike(t, 0.355, 500.0, 0.008) + _spike(t, 0.595, 500.0, 0.008)
     lo, hi = int(0.2 * fs), int(0.9 * fs)
-    found, how = _contact_onset(t, ef, lo, hi, jolt, 1.0 / 200.0)
+    found, how = contact_onset(t, ef, lo, hi, jolt, 1.0 / 200.0)
     assert 0.345 <= found <= 0.356 and how == "felt"
     # without the wrist's evidence the first spike after the step is taken
-    assert _contact_onset(t, ef, lo, hi)[0] < 0.356
+    assert contact_onset(t, ef, lo, hi)[0] < 0.356

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from batonsense.detect.contact import contact_onset
 from batonsense.detect.holder import Fall, Handover
 from batonsense.detect.rigid import acc_residual, acc_residual_vec, clipped, residual_change
 from batonsense.detect.technique import classify_technique
@@ -18,8 +19,10 @@ from batonsense.detect.timing import (
     log_step,
     reach_start,
     residual,
+    split_time,
     usable_or_all,
 )
+from batonsense.detect.uncertainty import confidence, grab_pm_ms, release_pm_ms, uncertainty_extra
 from batonsense.model import GRAVITY_MPS2, Exchange, Outcome, SensorInfo, SensorStream
 
 if TYPE_CHECKING:
@@ -35,15 +38,6 @@ def _acc_level(ef_held: np.ndarray) -> float:
     return max(3.0, 4.0 * float(np.median(ef_held)))
 
 
-def _sub(t: np.ndarray, i: int) -> float:
-    """Time between sample i-1 and i: the change happened in that interval."""
-    if i <= 0:
-        return float(t[0])
-    if i >= len(t):
-        return float(t[-1])
-    return float(0.5 * (t[i - 1] + t[i]))
-
-
 def _grab_impact(
     t: np.ndarray,
     acc_b: np.ndarray,
@@ -54,120 +48,6 @@ def _grab_impact(
 ) -> float | None:
     """First contact: a jerk common to baton and receiving wrist in [start_s, end_s]."""
     return common_impulse(t, jerk(acc_b, rate_hz), jerk(acc_r, rate_hz), start_s, end_s)
-
-
-# A collision jolts both bodies: at the contact the receiving wrist's jerk rises at
-# least this many times above its own level over the JOLT_BACKGROUND_S before the
-# search.  A bump in the baton's motion that the wrist does not feel (the giver still
-# swinging the baton in, the baton sliding in the grip) is not the contact.
-MIN_CONTACT_JOLT = 2.0
-JOLT_BACKGROUND_S = 0.3
-# ... but only among the spikes this close after the first one: the giver's last swing
-# into the hand ends within it, and later bumps the wrist feels (a slide, the release
-# jolt) belong to the hold.
-CONTACT_SPREAD_S = 0.1
-
-
-def _contact_onset(
-    t: np.ndarray,
-    ef: np.ndarray,
-    lo: int,
-    hi: int,
-    jolt: np.ndarray | None = None,
-    jolt_slack_s: float = 0.0,
-) -> tuple[float, str]:
-    """First contact inside ef[lo:hi] (acceleration residual baton vs receiving wrist).
-
-    The receiving hand holds the baton from where the residual steps down to its
-    quiet level q.  The collision that starts the hold is a short spike rising
-    from a quiet base: before the contact the baton may already move with the
-    hand at a steady relative speed (no relative acceleration), or still be
-    swung by the giver (the step itself).  Candidates: spikes near the step that
-    rise 3× above their own preceding 15 ms and above 3q.  Contact = of those
-    within CONTACT_SPREAD_S of the first, the first that the receiving wrist
-    feels too (jolt: the wrist's jerk on t, m/s³, MIN_CONTACT_JOLT above its
-    background, during the spike's rise give or take jolt_slack_s: one of the
-    wrist's own sample periods), else the first: a bump the wrist does not feel
-    is the giver still swinging the baton in.  Its onset is where its rise
-    began.  The first, not the largest: in a long overlap the baton sliding in
-    the grip or the giver's fingers opening make later bumps that can rise more
-    sharply.
-
-    Returns (time s, evidence): "felt" (a collision both bodies felt), "spike"
-    (a collision only the residual shows) or "step" (no collision: the step down).
-    """
-    c = lo + log_step(ef[lo:hi], 0.5, rising=False)
-    q = max(float(np.median(ef[c:hi])), 0.5)
-    dt = float(t[1] - t[0])
-    m = max(2, round(0.015 / dt))
-    k0 = max(lo + m, c - round(0.03 / dt))
-    cands = []  # (onset, peak) of spikes rising from a quiet base
-    for k in range(k0, hi - 1):
-        if ef[k] < ef[k - 1] or ef[k] < ef[k + 1] or ef[k] < 3.0 * q:
-            continue
-        if ef[k] / max(float(np.min(ef[k - m : k])), q) >= 3.0:
-            j = k
-            while j > lo and ef[j - 1] < ef[j] and ef[j - 1] > 0.2 * ef[k]:
-                j -= 1
-            cands.append((j, k))
-    if not cands:
-        return _sub(t, c), "step"
-    if jolt is None:
-        return _sub(t, cands[0][0]), "spike"
-    bg = jolt[max(0, lo - round(JOLT_BACKGROUND_S / dt)) : lo]
-    level = max(float(np.median(bg)), 1e-6) if bg.size else np.inf
-    pad = max(1, round(jolt_slack_s / dt))
-    first = cands[0][0]
-    for j, k in cands:
-        if t[j] - t[first] > CONTACT_SPREAD_S:
-            break
-        if np.max(jolt[max(0, j - pad) : k + pad + 1]) >= MIN_CONTACT_JOLT * level:
-            return _sub(t, j), "felt"
-    return _sub(t, first), "spike"
-
-
-# How sure a grab is, by its evidence (± ms; see docs/detection.md, "Uncertainty"):
-# a collision both bodies felt is timed to a sample; one only the residual shows was
-# within 10 ms on 46 of 48 simulated passes; without a collision the step down to the
-# hold level came 30-60 ms early on all 4 such passes (session 7, 141 passes).
-GRAB_PM_MS = {"spike": 10.0, "step": 50.0}
-# The acceleration's and the gyro's parting steps lie 7-21 ms apart (p10-p90) on
-# releases timed within 20 ms, and 27-92 ms apart on 9 of the 10 worse ones: beyond
-# this they do not describe one parting and the release is uncertain by their distance.
-RELEASE_SPREAD_OK_S = 0.025
-# Confidence falls by e for every this many ms of uncertainty beyond CONF_FREE_PM_MS.
-CONF_PM_SCALE_MS = 20.0
-CONF_FREE_PM_MS = 10.0
-
-
-def _grab_pm_ms(how: str, wrist_hz: float, grid_hz: float) -> float:
-    """Uncertainty (± ms) of a grab found with evidence `how` (see _contact_onset)."""
-    sample_ms = 1e3 / min(wrist_hz, grid_hz)
-    return max(sample_ms, GRAB_PM_MS.get(how, sample_ms))
-
-
-def _release_pm_ms(spread_s: float, slowest_hz: float, grid_hz: float) -> float:
-    """Uncertainty (± ms) of a release whose acc and gyro steps lie spread_s apart."""
-    sample_ms = 1e3 / min(slowest_hz, grid_hz)
-    if not np.isfinite(spread_s):
-        return 100.0
-    return max(sample_ms, 1e3 * spread_s if spread_s > RELEASE_SPREAD_OK_S else sample_ms)
-
-
-def _confidence(kappa: float, *pm_ms: float | None) -> float:
-    """0-1: the holds' coupling, lowered by the events' uncertainty (± ms)."""
-    worst = max((p for p in pm_ms if p is not None), default=0.0)
-    factor = np.exp(-max(0.0, worst - CONF_FREE_PM_MS) / CONF_PM_SCALE_MS)
-    return float(np.clip(kappa * factor, 0.0, 1.0))
-
-
-def _uncertainty_extra(grab_pm_ms: float | None, release_pm_ms: float | None) -> dict[str, float]:
-    out = {}
-    if grab_pm_ms is not None:
-        out["grab_pm_ms"] = round(float(grab_pm_ms), 1)
-    if release_pm_ms is not None:
-        out["release_pm_ms"] = round(float(release_pm_ms), 1)
-    return out
 
 
 def _lag_n(native_hz: Mapping[str, float], ids: tuple[str, ...], grid_hz: float) -> int:
@@ -379,7 +259,7 @@ def _release(
     spread_s = abs(float(t[k_gyro] - t[k]))
     if contrast_gyro > 2.0 * contrast and not acc_leads:
         k = k_gyro
-    return _sub(t, k), max(contrast, contrast_gyro), spread_s
+    return split_time(t, k), max(contrast, contrast_gyro), spread_s
 
 
 # The give: the giver's arm held out towards the receiver before the pass.  While
@@ -457,13 +337,13 @@ def time_handover(
     i0, i1 = _window(t, ev.giver_last_s - 0.8, float(t[-1]) + 1.0)
     if i1 - i0 < 8:
         return None
-    rough_rel = _sub(t, i0 + log_step(residual(gyro_bt, gyro_a, rot_a)[i0:i1], 0.02, True))
+    rough_rel = split_time(t, i0 + log_step(residual(gyro_bt, gyro_a, rot_a)[i0:i1], 0.02, True))
     # the grab precedes the release; with the giver's hand unsensed, rough_rel is the
     # free arm's and says nothing: search up to the receiver's confirmed hold instead
     anchor = rough_rel if giver_sensed else ev.receiver_first_s
     j0, j1 = _window(t, anchor - 1.0, anchor)
     e_b = residual(gyro_bt, gyro_b, rot_b)
-    rough_grab = _sub(t, j0 + log_step(e_b[j0:j1], 0.02, False)) if j1 - j0 > 4 else anchor
+    rough_grab = split_time(t, j0 + log_step(e_b[j0:j1], 0.02, False)) if j1 - j0 > 4 else anchor
     if not giver_sensed:
         rough_rel = max(rough_rel, rough_grab)
     # the giver's hold, two ways: R from the long hold and r up to the pass, or both
@@ -487,7 +367,7 @@ def time_handover(
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))
     slack_s = 1.0 / native_hz.get(wb.id, fs)  # one of the wrist's own samples
     grab_s, grab_how = (
-        _contact_onset(t, ef_b, g0, g1, jerk(acc_b, fs), slack_s)
+        contact_onset(t, ef_b, g0, g1, jerk(acc_b, fs), slack_s)
         if g1 - g0 > 6
         else (rough_grab, "step")
     )
@@ -503,15 +383,15 @@ def time_handover(
     release_s, _, spread_s = max(
         (_release(t, ca, cg, after_s, rough_rel) for ca, cg in changes), key=lambda rc: rc[1]
     )
-    grab_pm_ms = _grab_pm_ms(grab_how, native_hz.get(wb.id, fs), fs)
-    release_pm_ms = _release_pm_ms(spread_s, min(native_hz.get(i, fs) for i in (baton.id, wa.id)), fs)
+    grab_pm = grab_pm_ms(grab_how, native_hz.get(wb.id, fs), fs)
+    release_pm = release_pm_ms(spread_s, min(native_hz.get(i, fs) for i in (baton.id, wa.id)), fs)
     unsensed = tuple(
         role for role, ok in (("giver", giver_sensed), ("receiver", receiver_sensed)) if not ok
     )
     if not giver_sensed:
-        release_s, release_pm_ms = None, None
+        release_s, release_pm = None, None
     if not receiver_sensed:
-        grab_s = reach_s = grab_pm_ms = technique = None
+        grab_s = reach_s = grab_pm = technique = None
     return Exchange(
         giver=wa.athlete,
         receiver=wb.athlete,
@@ -522,10 +402,10 @@ def time_handover(
         giver_hand=wa.hand if giver_sensed else None,
         receiver_hand=wb.hand if receiver_sensed else None,
         technique=technique,
-        confidence=_confidence(min(kappa_a, kappa_b), grab_pm_ms, release_pm_ms),
+        confidence=confidence(min(kappa_a, kappa_b), grab_pm, release_pm),
         extra={"rough_grab_s": rough_grab, "rough_release_s": rough_rel}
         | ({"unsensed_hands": list(unsensed)} if unsensed else {})
-        | _uncertainty_extra(grab_pm_ms, release_pm_ms),
+        | uncertainty_extra(grab_pm, release_pm),
     )
 
 
@@ -577,7 +457,7 @@ def time_fall(
     release_s = drop_s
     if i1 - i0 > 8:
         e_a = residual(gyro_bt, gyro_a, rot_a)
-        rough = _sub(t, i0 + log_step(e_a[i0:i1], 0.02, rising=True))
+        rough = split_time(t, i0 + log_step(e_a[i0:i1], 0.02, rising=True))
         held = (t >= fit_a[0]) & (t <= rough - 0.03)
         v_a, _ = acc_residual_vec(acc_bt, acc_a, gyro_a, rot_a, cfg.grid_rate_hz, held)
         lag_n = _lag_n(native_hz, (baton.id, wa.id), cfg.grid_rate_hz)
@@ -586,7 +466,7 @@ def time_fall(
         r0, r1 = _window(t, max(rough - 0.15, drop_s - 0.05), min(rough + 0.05, drop_s + 0.02))
         if r1 - r0 > 6:
             k, _ = _change_step(t, residual_change(v_a, lag_n), r0, r1)
-            release_s = min(drop_s, _sub(t, k))
+            release_s = min(drop_s, split_time(t, k))
     j = _intended_receiver(t, data, wrists, wa, drop_s)
     wb = wrists[j] if j is not None else None
     grab_s = None

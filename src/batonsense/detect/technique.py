@@ -47,7 +47,7 @@ def classify_technique(
     rel_mps2: np.ndarray,
     grab_s: float,
 ) -> str | None:
-    """"upsweep", "downsweep", "push" or None (not enough data).
+    """The technique: "upsweep", "downsweep", "push", or None (not enough data).
 
     t_s (N,) uniform grid; acc_b_mps2 / gyro_b_radps (N,3): the baton's specific
     force and rate in its own frame; rel_mps2 (N,3): the baton's specific force

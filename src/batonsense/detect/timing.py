@@ -14,7 +14,6 @@ import numpy as np
 from batonsense.detect.coupling import kabsch_rotation
 from batonsense.model import GRAVITY_MPS2
 
-
 # Fewest usable samples (25 ms at the 400 Hz grid) a fit is restricted to; with
 # fewer, the whole stretch is fitted as before.
 MIN_USABLE_N = 10
@@ -24,6 +23,15 @@ def usable_or_all(sel: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """sel restricted to usable samples, unless fewer than MIN_USABLE_N remain."""
     both = sel & usable
     return both if np.count_nonzero(both) >= MIN_USABLE_N else sel
+
+
+def split_time(t: np.ndarray, i: int) -> float:
+    """Time between samples i-1 and i of t (s): a change found at i happened in that interval."""
+    if i <= 0:
+        return float(t[0])
+    if i >= len(t):
+        return float(t[-1])
+    return float(0.5 * (t[i - 1] + t[i]))
 
 
 def fit_rotation(
