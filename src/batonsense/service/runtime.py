@@ -139,6 +139,8 @@ class Runtime:
         self._stopping = False
         self._virtual: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._ingest_reader: Store | None = None  # the ingest thread's read connection
+        self._ingest_read_lock = threading.Lock()
         self.started_monotonic_s = time.monotonic()
 
     # -- life ------------------------------------------------------------------
@@ -185,6 +187,10 @@ class Runtime:
             except StorageError as e:
                 _LOG.error("stopping: %s", e)
         self.store.close()
+        with self._ingest_read_lock:
+            if self._ingest_reader is not None:
+                self._ingest_reader.close()
+                self._ingest_reader = None
         while not self._readers.empty():
             self._readers.get_nowait().close()
 
@@ -460,7 +466,8 @@ class Runtime:
                 return
             created = datetime.now(UTC)
             exchange_id = writer.add_exchange(exchange, created_at=created)
-            session = self._session_for(writer.session_id)
+            session_id = writer.session_id
+        session = self._session_for(session_id)
         stored = StoredExchange(exchange_id, session.id, exchange, created)
         record = exchange_record(stored, session)
         if self._loop is not None:
@@ -468,9 +475,12 @@ class Runtime:
                 self._loop.call_soon_threadsafe(self.hub.publish, exchange_id, record)
 
     def _session_for(self, session_id: int) -> Session:
-        """The session as stored now (its name may have changed); readable on a full disk."""
-        with self.reading() as store:
-            return store.session(session_id)
+        """The session as stored now (its name may have changed); readable on a full disk.
+        Its own connection: a reader lent to a long export must not hold up ingest."""
+        with self._ingest_read_lock:
+            if self._ingest_reader is None:
+                self._ingest_reader = Store(self.db_path)
+            return self._ingest_reader.session(session_id)
 
 
 def config_row(info: SensorInfo, target: Target, state: str) -> dict[str, Any]:
