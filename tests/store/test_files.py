@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -162,9 +163,22 @@ def test_a_fifo_and_an_oversized_file_are_refused(tmp_path: Path) -> None:
     sensors = read_sensors(SENSORS)
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
+    # a reader that opens the FIFO would block for ever: a writer comes and goes so a
+    # test of a reader that does read it fails instead of hanging
+    threading.Thread(target=_open_and_close_writer, args=(fifo,), daemon=True).start()
     with pytest.raises(InputError, match="not a regular file"):
         read_recording_csv(fifo, sensors)
     big = tmp_path / "big.csv"
     big.write_text("sensor,t_s,ax,ay,az,gx,gy,gz\n" + "baton,0.0,0,0,9.8,0,0,0\n" * 1000)
     with pytest.raises(InputError, match="MiB a recording may have"):
         read_recording_csv(big, sensors, max_bytes=1000)
+
+
+def _open_and_close_writer(fifo: Path, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # ENXIO until a reader
+            return
+        except OSError:
+            time.sleep(0.05)
