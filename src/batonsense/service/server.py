@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import socket
@@ -37,7 +38,13 @@ def listen(host: str, port: int) -> list[socket.socket]:
         for family, address in dict.fromkeys((i[0], i[4][0]) for i in infos):
             if socks:  # port 0: every address on the first one's port
                 port = socks[0].getsockname()[1]
-            socks.append(socket.create_server((address, port), family=family, backlog=2048))
+            try:
+                socks.append(socket.create_server((address, port), family=family, backlog=2048))
+            except OSError as e:  # IPv6 turned off: "localhost" still serves 127.0.0.1
+                if not (family == socket.AF_INET6 and e.errno == errno.EADDRNOTAVAIL):
+                    raise
+        if not socks:
+            raise OSError(errno.EADDRNOTAVAIL, os.strerror(errno.EADDRNOTAVAIL))
     except OSError as e:
         for s in socks:
             s.close()
