@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ._service import ServiceProcess, sse_events
 
@@ -150,3 +152,36 @@ def test_no_traceback_and_still_recording(service: ServiceProcess) -> None:
     time.sleep(1.0)
     out = service.output()
     assert "Traceback" not in out and "Task was destroyed" not in out, out[-3000:]
+
+
+#: header text h11 can send: visible latin-1 and spaces inside (no CR, LF, NUL)
+_HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF,
+                                     exclude_characters="\x7f"), max_size=40)  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))  # fmt: skip
+@given(header=st.one_of(_HEADER_TEXT, st.integers(-(2**70), 2**70).map(str)))
+def test_the_stream_survives_any_last_event_id(service: ServiceProcess, header: str) -> None:
+    """Any Last-Event-ID: a 400 with a reason, or a stream that starts (200)."""
+    raw = header.strip().encode("latin-1")  # a header is bytes on the wire
+    with httpx.stream("GET", service.url + STREAM, headers={"Last-Event-ID": raw},
+                      timeout=30.0) as r:  # fmt: skip
+        assert r.status_code in (200, 400), (header, r.status_code)
+        if r.status_code == 400:
+            r.read()
+            assert "Last-Event-ID" in r.json()["detail"]
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))  # fmt: skip
+@given(value=st.one_of(st.text(max_size=40), st.datetimes(timezones=st.timezones()).map(
+    lambda d: d.isoformat())))  # fmt: skip
+def test_any_time_filter_is_answered_without_a_server_error(
+    service: ServiceProcess, value: str
+) -> None:
+    """since/until: any text, and any aware time in any zone (year 1 to 9999)."""
+    for path in ("/api/exchanges", "/api/exchanges/export"):
+        for param in ("since", "until"):
+            r = service.get(path, params={param: value})
+            assert r.status_code in (200, 422), (path, param, value, r.text)
