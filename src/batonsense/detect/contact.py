@@ -16,6 +16,8 @@ JOLT_BACKGROUND_S = 0.3
 # into the hand ends within it, and later bumps the wrist feels (a slide, the release
 # jolt) belong to the hold.
 CONTACT_SPREAD_S = 0.1
+# The contact's onset: where its spike rises through this share of its peak.
+RISE_FRAC = 0.2
 
 
 def contact_onset(
@@ -57,13 +59,14 @@ def contact_onset(
             continue
         if ef[k] / max(float(np.min(ef[k - m : k])), q) >= 3.0:
             j = k
-            while j > lo and ef[j - 1] < ef[j] and ef[j - 1] > 0.2 * ef[k]:
+            while j > lo and ef[j - 1] < ef[j] and ef[j - 1] > RISE_FRAC * ef[k]:
                 j -= 1
             cands.append((j, k))
+    onset = {j: _rise_start(t, ef, j, k) for j, k in cands}
     if not cands:
         return split_time(t, c), "step"
     if jolt is None:
-        return split_time(t, cands[0][0]), "spike"
+        return onset[cands[0][0]], "spike"
     bg = jolt[max(0, lo - round(JOLT_BACKGROUND_S / dt)) : lo]
     level = max(float(np.median(bg)), 1e-6) if bg.size else np.inf
     pad = max(1, round(jolt_slack_s / dt))
@@ -72,5 +75,15 @@ def contact_onset(
         if t[j] - t[first] > CONTACT_SPREAD_S:
             break
         if np.max(jolt[max(0, j - pad) : k + pad + 1]) >= MIN_CONTACT_JOLT * level:
-            return split_time(t, j), "felt"
-    return split_time(t, first), "spike"
+            return onset[j], "felt"
+    return onset[first], "spike"
+
+
+def _rise_start(t: np.ndarray, ef: np.ndarray, j: int, k: int) -> float:
+    """Where the spike peaking at k crosses RISE_FRAC of its peak on the way up (s),
+    interpolated between samples j-1 and j so that the time moves smoothly with the
+    data (a clock offset of a fraction of a grid step moves it by that fraction)."""
+    level = RISE_FRAC * ef[k]
+    if j <= 0 or not ef[j - 1] < level <= ef[j]:
+        return split_time(t, j)
+    return float(t[j - 1] + (level - ef[j - 1]) / (ef[j] - ef[j - 1]) * (t[j] - t[j - 1]))
