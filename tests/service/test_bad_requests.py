@@ -185,3 +185,15 @@ def test_any_time_filter_is_answered_without_a_server_error(
         for param in ("since", "until"):
             r = service.get(path, params={param: value})
             assert r.status_code in (200, 422), (path, param, value, r.text)
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/octet-stream"])
+def test_a_body_of_bytes_that_are_not_utf8_is_a_422(service: ServiceProcess,
+                                                    content_type: str | None) -> None:  # fmt: skip
+    """A script (X-Requested-With) sending raw bytes: the echo of them failed with a 500."""
+    headers = {"X-Requested-With": "test"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    r = service.post("/api/athletes", content=b"\xff\xfe{", headers=headers)
+    assert r.status_code == 422, r.text
+    assert _reason(r)[0]["input"] == "\\xff\\xfe{"

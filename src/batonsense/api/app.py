@@ -68,8 +68,9 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_r: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own handler echoes the input, which JSON cannot always carry
-        # (NaN, Infinity, a lone surrogate "\ud800"): it failed with a 500
-        return JSONResponse({"detail": _renderable(jsonable_encoder(exc.errors()))}, 422)
+        # (NaN, Infinity, a lone surrogate "\ud800", a body of bytes that are not
+        # UTF-8): it failed with a 500
+        return JSONResponse({"detail": jsonable_encoder(_renderable(exc.errors()))}, 422)
 
     return app
 
@@ -80,6 +81,8 @@ def _renderable(value: Any) -> Any:
         return str(value)
     if isinstance(value, str):
         return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, bytes | bytearray):
+        return bytes(value).decode("utf-8", "backslashreplace")
     if isinstance(value, dict):
         return {_renderable(k): _renderable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
