@@ -52,3 +52,31 @@ def test_refused_session_start_and_end_change_nothing(small_fs: Path) -> None:
         runtime.store.close()
         if runtime.writer is not None:
             runtime.writer.close()
+
+
+def test_a_refused_start_is_a_507_with_the_reason(small_fs: Path) -> None:
+    import asyncio
+
+    import httpx
+
+    from batonsense.api.app import create_app
+
+    async def go() -> tuple[int, str, list[int]]:
+        runtime = Runtime(small_fs / "b.db", read_config(DEMO))
+        try:
+            runtime.start_session("one")
+            filler = _fill(small_fs)
+            app = create_app(runtime)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+                r = await c.post("/api/sessions", json={"name": "two"})
+            filler.unlink()
+            return r.status_code, r.text, [s.id for s in runtime.store.sessions()]
+        finally:
+            runtime.store.close()
+            if runtime.writer is not None:
+                runtime.writer.close()
+
+    code, text, ids = asyncio.run(go())
+    assert code == 507, text
+    assert "detail" in text and len(ids) == 1

@@ -15,7 +15,7 @@ from fastapi_offline import FastAPIOffline
 from batonsense import __version__
 from batonsense.service.runtime import Runtime
 from batonsense.service.token import is_loopback
-from batonsense.store import StoreError, UnknownSessionError
+from batonsense.store import StorageError, StoreError, UnknownSessionError
 
 from .guard import BrowserGuard, served_names
 from .routers import athletes, exchanges, health, sensors, sessions
@@ -63,7 +63,9 @@ def create_app(
 
     @app.exception_handler(StoreError)
     async def store_error(_r: Request, exc: StoreError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+        # the disk refused the change (full, I/O error): 507, and nothing changed
+        status = 507 if isinstance(exc, StorageError) else 409
+        return JSONResponse({"detail": str(exc)}, status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_r: Request, exc: RequestValidationError) -> JSONResponse:

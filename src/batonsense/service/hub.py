@@ -23,19 +23,28 @@ class Subscription:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def events(self) -> AsyncIterator[tuple[int, dict[str, Any]]]:
-        """The events as they come, until the hub drops or closes this viewer."""
-        while True:
-            get = asyncio.ensure_future(self.queue.get())
-            closed = asyncio.ensure_future(self.closed.wait())
-            done, _ = await asyncio.wait({get, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if get in done:
-                closed.cancel()
-                yield get.result()
-                continue
-            get.cancel()
-            while not self.queue.empty():  # what was queued before the close
-                yield self.queue.get_nowait()
-            return
+        """The events as they come, until the hub drops or closes this viewer.
+
+        A viewer that goes away mid-wait (the stream cancelled or closed) leaves no
+        task pending ("Task was destroyed but it is pending!")."""
+        pending: set[asyncio.Future[Any]] = set()
+        try:
+            while True:
+                get = asyncio.ensure_future(self.queue.get())
+                closed = asyncio.ensure_future(self.closed.wait())
+                pending = {get, closed}
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                if get in done:
+                    closed.cancel()
+                    yield get.result()
+                    continue
+                get.cancel()
+                while not self.queue.empty():  # what was queued before the close
+                    yield self.queue.get_nowait()
+                return
+        finally:
+            for task in pending:
+                task.cancel()
 
 
 class ExchangeHub:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -24,7 +22,6 @@ from batonsense.api.deps import (
 )
 from batonsense.api.schemas import ERRORS, ExchangeOut, Signals
 from batonsense.model import Role
-from batonsense.service.runtime import Runtime
 from batonsense.store import Store, StoredSensor
 from batonsense.store.export import exchange_record, exchanges_csv, exchanges_json
 
@@ -113,18 +110,6 @@ async def stream(
                 yield ServerSentEvent(data=rec, event="exchange", id=str(exchange_id))
     finally:
         runtime.hub.unsubscribe(sub)
-        _settle(sub)
-
-
-def _settle(sub: Any) -> None:
-    """Let the viewer's pending queue read finish (an item nobody reads) so it is not
-    garbage-collected pending ("Task was destroyed but it is pending!").
-
-    The hub's `Subscription.events` leaves its `queue.get()` task pending when
-    the stream is closed mid-wait (a viewer disconnecting); the proper fix is a
-    try/finally there that cancels it (service/hub.py, not this router's)."""
-    with contextlib.suppress(asyncio.QueueFull):
-        sub.queue.put_nowait((0, {}))
 
 
 @router.get(
