@@ -142,3 +142,21 @@ def test_event_uncertainty_is_kept_and_exported(store: Store) -> None:
     assert Exchange.from_dict(ex.to_dict()).release_pm_ms == 47.5
     with pytest.raises(ValueError, match="release_pm_ms"):
         Exchange.from_dict(ex.to_dict() | {"release_pm_ms": -1})
+
+
+def test_samples_stored_out_of_order_still_export(tmp_path: Path) -> None:
+    # a database written before samples were kept in order: two blocks overlap and one
+    # sample repeats at 1 µs; the session's recording keeps a strictly increasing stream
+    from batonsense.io import write_recording_csv
+    from batonsense.model import SensorStream
+    from batonsense.store._store import _join
+
+    a = SensorStream("w1", np.array([0.0, 0.01, 0.02]), np.ones((3, 3)), np.zeros((3, 3)))
+    b = SensorStream("w1", np.array([0.015, 0.0200003, 0.03]), np.ones((3, 3)), np.zeros((3, 3)))
+    joined = _join("w1", [a, b])
+    assert list(joined.t_s) == [0.0, 0.01, 0.02, 0.03]
+    assert joined.acc_mps2.shape == (4, 3)
+    from batonsense.model import Recording, Role, SensorInfo
+
+    rec = Recording((SensorInfo("w1", Role.WRIST, "ANA", Hand.LEFT),), {"w1": joined})
+    write_recording_csv(tmp_path / "r.csv", rec)  # raised "not strictly increasing" before
