@@ -3,8 +3,6 @@ root) changes nothing: the running session runs on, no new session appears."""
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,30 +11,16 @@ from batonsense.service.config import read_config
 from batonsense.service.runtime import Runtime
 from batonsense.store import StorageError
 
-from ..store.test_full_disk import _fill
+from .._small_fs import fill
 
 DEMO = Path(__file__).resolve().parents[2] / "config" / "demo.toml"
-
-
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True, check=False)  # fmt: skip
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {r.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
 
 
 def test_refused_session_start_and_end_change_nothing(small_fs: Path) -> None:
     runtime = Runtime(small_fs / "b.db", read_config(DEMO))
     try:
         first = runtime.start_session("one")
-        filler = _fill(small_fs)
+        filler = fill(small_fs)
         before = [(s.id, s.ended_at) for s in runtime.store.sessions()]
         with pytest.raises(StorageError):
             runtime.start_session("two")
@@ -65,7 +49,7 @@ def test_a_refused_start_is_a_507_with_the_reason(small_fs: Path) -> None:
         runtime = Runtime(small_fs / "b.db", read_config(DEMO))
         try:
             runtime.start_session("one")
-            filler = _fill(small_fs)
+            filler = fill(small_fs)
             app = create_app(runtime)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:

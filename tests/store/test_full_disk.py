@@ -5,11 +5,8 @@ exchanges and samples kept and written in order when space returns, one log line
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,30 +15,8 @@ import pytest
 from batonsense.model import Exchange
 from batonsense.store import SessionWriter, StorageError, Store
 
+from .._small_fs import fill
 from .conftest import SENSORS, block
-
-
-@pytest.fixture
-def small_fs(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)],
-                       capture_output=True, text=True, check=False)  # fmt: skip
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {r.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
-def _fill(directory: Path) -> Path:
-    """Fill the filesystem; returns the filler file (delete it to free the space)."""
-    filler = directory / "filler"
-    with filler.open("wb", buffering=0) as f, contextlib.suppress(OSError):
-        while True:
-            f.write(b"\1" * 4096)
-    return filler
 
 
 def _until(cond, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -61,7 +36,7 @@ def test_full_disk_keeps_everything_and_writes_it_when_space_returns(
     with SessionWriter(db, sid, retry_every_s=0.2) as w:
         w(block("baton", 0.0, 100))
         w.flush()
-        filler = _fill(small_fs)
+        filler = fill(small_fs)
         t0, ids, n_blocks = 0.5, [], 0
         while w.problem is None or n_blocks < 40:  # samples keep coming: never raised
             w(block("baton", t0, 200, seed=n_blocks))
@@ -100,7 +75,7 @@ def test_memory_is_bounded_while_full(small_fs: Path) -> None:
     with Store(db) as store:
         sid = store.start_session("s", SENSORS)
     with SessionWriter(db, sid, retry_every_s=0.2, max_backlog_bytes=200_000) as w:
-        filler = _fill(small_fs)
+        filler = fill(small_fs)
         w(block("baton", 0.0, 200))
         with pytest.raises(StorageError):
             w.flush()
