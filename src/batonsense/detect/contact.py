@@ -12,6 +12,11 @@ from batonsense.detect.timing import log_step, split_time
 # swinging the baton in, the baton sliding in the grip) is not the contact.
 MIN_CONTACT_JOLT = 2.0
 JOLT_BACKGROUND_S = 0.3
+# Fewest wrist samples with data in that background for a level at all (else nothing
+# counts as felt), and the smallest level (m/s³; a still wrist's sensor noise alone
+# gives ~20 m/s³ at 400 Hz), so a background of zeros does not make any jerk "felt".
+MIN_JOLT_BACKGROUND_N = 20
+MIN_JOLT_LEVEL = 1.0
 # ... but only among the spikes this close after the first one: the giver's last swing
 # into the hand ends within it, and later bumps the wrist feels (a slide, the release
 # jolt) belong to the hold.
@@ -37,9 +42,9 @@ def contact_onset(
     swung by the giver (the step itself).  Candidates: spikes near the step that
     rise 3× above their own preceding 15 ms and above 3q.  Contact = of those
     within CONTACT_SPREAD_S of the first, the first that the receiving wrist
-    feels too (jolt: the wrist's jerk on t, m/s³, MIN_CONTACT_JOLT above its
-    background, during the spike's rise give or take jolt_slack_s: one of the
-    wrist's own sample periods), else the first: a bump the wrist does not feel
+    feels too (jolt: the wrist's jerk on t, m/s³, NaN where it has no data;
+    MIN_CONTACT_JOLT above its background, during the spike's rise give or take
+    jolt_slack_s: one of the wrist's own sample periods), else the first: a bump the wrist does not feel
     is the giver still swinging the baton in.  Its onset is where its rise
     began.  The first, not the largest: in a long overlap the baton sliding in
     the grip or the giver's fingers opening make later bumps that can rise more
@@ -68,13 +73,17 @@ def contact_onset(
     if jolt is None:
         return onset[cands[0][0]], "spike"
     bg = jolt[max(0, lo - round(JOLT_BACKGROUND_S / dt)) : lo]
-    level = max(float(np.median(bg)), 1e-6) if bg.size else np.inf
+    bg = bg[np.isfinite(bg)]  # NaN: the wrist had no data there (a gap, before its start)
+    level = (
+        max(float(np.median(bg)), MIN_JOLT_LEVEL) if bg.size >= MIN_JOLT_BACKGROUND_N else np.inf
+    )
     pad = max(1, round(jolt_slack_s / dt))
     first = cands[0][0]
     for j, k in cands:
         if t[j] - t[first] > CONTACT_SPREAD_S:
             break
-        if np.max(jolt[max(0, j - pad) : k + pad + 1]) >= MIN_CONTACT_JOLT * level:
+        near = np.nan_to_num(jolt[max(0, j - pad) : k + pad + 1], nan=0.0)
+        if np.max(near) >= MIN_CONTACT_JOLT * level:
             return onset[j], "felt"
     return onset[first], "spike"
 

@@ -218,7 +218,7 @@ LEAD_MIN_CONTRAST = 2.5
 
 def _release(
     t: np.ndarray, change_acc: np.ndarray, change_gyro: np.ndarray, after_s: float, rough_rel: float
-) -> tuple[float, float]:
+) -> tuple[float, float, float]:
     """The giver lets go: where the change of the giver's rigid-body residual steps up.
 
     change_acc / change_gyro: `residual_change` of the acceleration (m/s²) and
@@ -367,13 +367,16 @@ def time_handover(
     g0, g1 = _window(t, rough_grab - 0.1, max(rough_rel - 0.005, rough_grab + 0.12))
     slack_s = 1.0 / native_hz.get(wb.id, fs)  # one of the wrist's own samples
     grab_s, grab_how = (
-        contact_onset(t, ef_b, g0, g1, jerk(acc_b, fs), slack_s)
+        contact_onset(t, ef_b, g0, g1, np.where(data[wb.id][2], jerk(acc_b, fs), np.nan), slack_s)
         if g1 - g0 > 6
         else (rough_grab, "step")
     )
     reach_s = reach_start(t, gyro_b, grab_s)
     # the residual is in the wrist's frame: R takes it into the baton's
-    technique = classify_technique(t, acc_bt, gyro_bt, v_b @ rot_b.T, grab_s)
+    # (only from a collision: without one the impulse window holds nothing but noise)
+    technique = None
+    if grab_how != "step":
+        technique = classify_technique(t, acc_bt, gyro_bt, v_b @ rot_b.T, grab_s)
     # the release is searched after the grab; a grab timed on the receiver's free arm
     # says nothing, so then from 0.15 s before the gyro's rough release (which lags
     # the release by ~0.05-0.12 s): on 12 mixed_rates seeds, releases off by > 25 ms

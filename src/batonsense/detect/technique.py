@@ -8,7 +8,9 @@ baton's motion relative to the palm, so the collision's impulse on the baton
 an upsweep, up for a downsweep, level for a push.
 
 "Up" in the baton's own frame is the mean specific force over the stride or two
-around the contact (the feet's pushes average to the body's weight, plus a
+around the contact (live, the data end a little after the new holder's grip is
+confirmed, so the window after the grab is often shorter than UP_WINDOW_S; the
+same window offline) (the feet's pushes average to the body's weight, plus a
 little forward acceleration), with the baton's turning over that stretch undone
 by integrating its gyro.  No mount or grip needs to be known.
 """
@@ -65,9 +67,9 @@ def classify_technique(
         return None
     up /= np.linalg.norm(up)
     j0, j1 = i_c - lo, int(np.searchsorted(t_s[lo:hi], grab_s + IMPULSE_S))
-    rel = rel_mps2[lo:hi]
+    rel = rots.apply(rel_mps2[lo:hi])  # all in the contact frame before anything is mixed
     base = np.median(rel[max(0, j0 - round(0.03 / dt)) : j0], axis=0) if j0 > 2 else 0.0
-    impulse = rots[j0:j1].apply(rel[j0:j1] - base).sum(axis=0) * dt
+    impulse = (rel[j0:j1] - base).sum(axis=0) * dt
     size = float(np.linalg.norm(impulse))
     if size <= 0:
         return None
