@@ -124,7 +124,10 @@ def test_the_own_page_still_works(service: ServiceProcess, browser: Any) -> None
             page.on("response", lambda r: statuses.__setitem__(r.url.split("?")[0], r.status))
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(base + "/")
+            # the page opens its event stream after its first fetches: wait for it too
+            # (the exchanges can be on screen before the stream's headers arrive)
+            with page.expect_response(lambda r: "/api/exchanges/stream" in r.url, timeout=30_000):
+                page.goto(base + "/")
             page.wait_for_function("document.body.innerText.includes('→')", timeout=30_000)
         finally:
             context.close()
