@@ -48,6 +48,7 @@ class SensorRow(BaseModel):
     last_seen_ago_s: float | None = None
     packets: int | None = None
     sync_state: str | None = None
+    overflow_samples: int | None = None  # samples the sensor itself dropped (OVERFLOW)
 
 
 class _SensorPutBase(BaseModel):

@@ -532,6 +532,9 @@ function renderSensors(sensors) {
       el("span", { class: "stat" }, `rate ${num(s.rate_hz, "Hz")}`),
       el("span", { class: lossy ? "stat bad" : "stat" }, `loss ${num(s.lost_pct, "%", 1)}`),
       silent ? el("span", { class: "stat bad" }, `silent ${num(s.last_seen_ago_s, "s")}`) : null,
+      // samples the sensor itself could not send (its OVERFLOW flag): shown once there are any
+      s.overflow_samples > 0
+        ? el("span", { class: "stat bad" }, `overflow ${s.overflow_samples} samples`) : null,
       // off: why; on: a configuration change waiting for the next session
       (!on || behind || /next session/.test(s.state || "")) && s.state
         ? el("span", { class: "stat" }, s.state) : null));
