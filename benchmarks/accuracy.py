@@ -40,10 +40,11 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -151,16 +152,14 @@ def skew_shifts(rec: Recording, found: list[Exchange], seed: int, trials: int) -
     """Detect again with each sensor's clock moved by a fixed offset; how far each grab
     and release moves (ms), beside the largest offset (ms).  A pass no longer found
     counts as an infinite shift."""
-    from dataclasses import replace as _replace
-
     from batonsense.detect import detect_exchanges
     from batonsense.model import SensorStream
 
-    rng = __import__("numpy").random.default_rng([seed, 1515])
+    rng = np.random.default_rng([seed, 1515])
     out: list[tuple[float, float]] = []
     for _ in range(trials):
         offs = {k: float(rng.uniform(-SKEW_S, SKEW_S)) for k in rec.streams}
-        moved = _replace(rec, streams={
+        moved = replace(rec, streams={
             k: SensorStream(v.sensor_id, v.t_s + offs[k], v.acc_mps2, v.gyro_radps)
             for k, v in rec.streams.items()
         })
@@ -406,8 +405,6 @@ def report(
 
 def skew_report(runs: list[Run], console: Console) -> dict[str, Any]:
     """Print and return the skew check: per scenario and pooled, p95 and max shift."""
-    import numpy as np
-
     table = Table(title=f"skew: each sensor's clock moved by a fixed offset within ±{SKEW_S * 1e3:g} ms")
     for col in ("scenario", "events", "shift p95 ms", "shift max ms", "> offset + 1 ms", "verdict"):
         table.add_column(col)
@@ -432,8 +429,6 @@ def skew_report(runs: list[Run], console: Console) -> dict[str, Any]:
 
 def calibration_report(runs: list[Run], console: Console) -> dict[str, Any]:
     """Print and return |error| by confidence bin (batonsense, completed passes)."""
-    import numpy as np
-
     pairs = [p for r in runs for p in r.calibration]
     table = Table(title="confidence calibration (batonsense): worst of grab/release |error|, ms")
     for col in ("confidence", "passes", "median", "p95", f"> {OFF_MS:g} ms"):
