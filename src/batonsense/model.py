@@ -70,6 +70,23 @@ class SensorStream:
             return 0.0
         return float(1.0 / np.median(np.diff(self.t_s)))
 
+    def after_us(self, last_us: float = -np.inf) -> tuple[SensorStream, float]:
+        """The samples later, at 1 µs, than last_us (µs) and than every sample before
+        them, so time strictly increases whatever the blocks' order; and the newest
+        time seen (µs) to pass as last_us with the next block.  Returns self when
+        nothing is dropped."""
+        us = np.round(np.asarray(self.t_s, dtype=np.float64) * 1e6)
+        if not len(us):
+            return self, last_us
+        keep = us > np.maximum.accumulate(np.concatenate(([last_us], us[:-1])))
+        newest = max(last_us, float(us.max()))
+        if keep.all():
+            return self, newest
+        kept = SensorStream(
+            self.sensor_id, self.t_s[keep], self.acc_mps2[keep], self.gyro_radps[keep]
+        )
+        return kept, newest
+
     def between(self, start_s: float, end_s: float) -> SensorStream:
         """Samples with start_s <= t < end_s (views, no copy)."""
         i0, i1 = np.searchsorted(self.t_s, [start_s, end_s])

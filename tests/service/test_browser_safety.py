@@ -9,21 +9,18 @@ may change and nothing may be read; the service's own page keeps working.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from .._chromium import launched
 from ._service import ServiceProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--host-resolver-rules=MAP rebind.test 127.0.0.1"]  # fmt: skip
+#: chromium resolves this name to 127.0.0.1, as a DNS-rebinding attacker's would
+REBIND_ARGS = ("--host-resolver-rules=MAP rebind.test 127.0.0.1",)
 
 EVIL_PAGE = """<!doctype html><html><body>
 <form id="f" method="POST" enctype="text/plain" action="{svc}/api/sessions/{sid}/end">
@@ -40,18 +37,8 @@ fetch("{svc}/api/athletes", {{method: "POST", headers: {{"Content-Type": "applic
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} not found: CI must run the browser tests")
-        pytest.skip(f"{CHROMIUM} not found (Debian: apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launched(REBIND_ARGS) as b:
+        yield b
 
 
 def _serve(html: str) -> tuple[ThreadingHTTPServer, str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import socket
 import subprocess
 import sys
@@ -27,15 +26,8 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .._chromium import launched, need_chromium
+
 START_TIMEOUT_S = 60.0
 #: the demo produces an exchange at least every 30 s; leave room for start-up
 FIRST_EXCHANGE_TIMEOUT_S = 75.0
@@ -50,17 +42,6 @@ if (window.speechSynthesis) {{
 }}
 if (localStorage.getItem("{SPEAK_KEY}") === null) localStorage.setItem("{SPEAK_KEY}", "1");
 """
-
-
-def _need_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    reason = (
-        f"{CHROMIUM} not found (Debian: apt-get install chromium; scripts/test does it as root)"
-    )
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}: CI must run the browser test")
-    pytest.skip(reason)
 
 
 def _free_port() -> int:
@@ -123,7 +104,7 @@ class DemoService:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a `batonsense demo` running on loopback with a fresh database."""
-    _need_chromium()
+    need_chromium()
     demo = DemoService(tmp_path_factory.mktemp("service"))
     try:
         demo.start()
@@ -134,14 +115,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(service: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with launched() as b:
+        yield b
 
 
 class PageRun:

@@ -176,18 +176,10 @@ class Pipeline:
 
     def _in_order(self, block: SensorStream) -> SensorStream:
         """The block's samples that come strictly after the sensor's last one, at 1 µs."""
-        us = np.round(np.asarray(block.t_s, dtype=np.float64) * 1e6)
-        if not len(us):
+        sid = block.sensor_id
+        if not len(block):
             return block
-        last = self._last_us.get(block.sensor_id, -np.inf)
-        before = np.maximum.accumulate(np.concatenate([[last], us]))[:-1]
-        keep = us > before
-        self._last_us[block.sensor_id] = max(last, float(us.max()))
-        if keep.all():
-            return block
-        self.out_of_order[block.sensor_id] = (
-            self.out_of_order.get(block.sensor_id, 0) + int((~keep).sum())
-        )
-        return SensorStream(
-            block.sensor_id, block.t_s[keep], block.acc_mps2[keep], block.gyro_radps[keep]
-        )
+        kept, self._last_us[sid] = block.after_us(self._last_us.get(sid, -np.inf))
+        if len(kept) < len(block):
+            self.out_of_order[sid] = self.out_of_order.get(sid, 0) + len(block) - len(kept)
+        return kept

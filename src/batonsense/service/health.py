@@ -1,11 +1,12 @@
 """What is wrong with the running service now, in words a coach can act on.
 
-`problems(runtime)` lists, most serious first: the database cannot be
+`problems` lists, most serious first: the database cannot be
 written (a full disk: what is kept in memory, since when), the ingest thread
 running behind (by how much) or refusing notifications, sensors connected
 but sending no data for `STALE_S`, and streaming not running (no adapter, no
 sensor found).  An empty list means all is well.  `ingest(runtime)` and
-`storage(runtime)` are the figures behind them, for /api/health.
+`storage(runtime)` are the figures behind them; `report(runtime)` all three,
+for /api/health.
 """
 
 from __future__ import annotations
@@ -53,10 +54,21 @@ def storage(runtime: Runtime) -> dict[str, Any] | None:
     }
 
 
-def problems(runtime: Runtime, rows: list[dict[str, Any]] | None = None) -> list[str]:
-    """What is wrong now (module docstring); rows: `runtime.sensor_rows()` if known."""
+def report(runtime: Runtime) -> dict[str, Any]:
+    """`problems`, `ingest` and `storage` of /api/health, each worked out once."""
+    ing, store = ingest(runtime), storage(runtime)
+    return {"problems": problems(runtime, ing, store), "ingest": ing, "storage": store}
+
+
+def problems(
+    runtime: Runtime,
+    ing: dict[str, Any],
+    store: dict[str, Any] | None,
+    rows: list[dict[str, Any]] | None = None,
+) -> list[str]:
+    """What is wrong now (module docstring), from `ingest(runtime)`, `storage(runtime)`
+    and rows: `runtime.sensor_rows()` if known."""
     out = []
-    store = storage(runtime)
     if store is not None:
         kept = store["kept"]
         out.append(
@@ -66,7 +78,6 @@ def problems(runtime: Runtime, rows: list[dict[str, Any]] | None = None) -> list
             f"{store['max_kept_mb']} MB), written when space returns"
             + (f"; {kept['dropped_samples']} samples dropped" if kept["dropped_samples"] else "")
         )
-    ing = ingest(runtime)
     if ing["lag_s"] >= LAG_REPORT_S:
         out.append(f"ingest: running {ing['lag_s']:.1f} s behind ({ing['queued']} queued)")
     if ing["overflows"]:

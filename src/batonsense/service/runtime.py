@@ -21,7 +21,7 @@ One `Runtime` per process, living on the web server's event loop:
   the viewers.  After a stall the queue is worked off in order.
 - **trouble**: a database that cannot be written (a full disk) loses
   nothing for a while (`SessionWriter` keeps exchanges and the newest
-  samples in memory; viewers still get every exchange); `problems()` says
+  samples in memory; viewers still get every exchange); `health.report()` says
   what is wrong now (storage, ingest lag, sensors with no data, no sensors),
   for /api/health and the page.
 - **time**: the sensors' clocks are mapped onto the host's monotonic clock

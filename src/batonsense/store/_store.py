@@ -420,15 +420,13 @@ def _join(sensor_id: str, blocks: list[SensorStream]) -> SensorStream:
     (or by another program) still gives a stream that a recording CSV can hold."""
     if not blocks:
         return SensorStream(sensor_id, np.empty(0), np.empty((0, 3)), np.empty((0, 3)))
-    t = np.concatenate([b.t_s for b in blocks])
-    us = np.round(t * 1e6)
-    keep = us > np.maximum.accumulate(np.concatenate(([-np.inf], us[:-1])))
-    return SensorStream(
+    joined = SensorStream(
         sensor_id,
-        t[keep],
-        np.concatenate([b.acc_mps2 for b in blocks])[keep],
-        np.concatenate([b.gyro_radps for b in blocks])[keep],
+        np.concatenate([b.t_s for b in blocks]),
+        np.concatenate([b.acc_mps2 for b in blocks]),
+        np.concatenate([b.gyro_radps for b in blocks]),
     )
+    return joined.after_us()[0]
 
 
 __all__ = [

@@ -229,18 +229,10 @@ class SessionWriter:
         return {r[0] for r in rows}
 
     def _in_order(self, block: SensorStream) -> SensorStream:
-        us = np.round(np.asarray(block.t_s, dtype=np.float64) * 1e6)
-        if not len(us):
-            return block
-        last = self._last_us.get(block.sensor_id, -np.inf)
-        keep = us > np.maximum.accumulate(np.concatenate([[last], us]))[:-1]
-        self._last_us[block.sensor_id] = max(last, float(us.max()))
-        if keep.all():
-            return block
-        self.out_of_order += int((~keep).sum())
-        return SensorStream(
-            block.sensor_id, block.t_s[keep], block.acc_mps2[keep], block.gyro_radps[keep]
-        )
+        sid = block.sensor_id
+        kept, self._last_us[sid] = block.after_us(self._last_us.get(sid, -np.inf))
+        self.out_of_order += len(block) - len(kept)
+        return kept
 
     def _append(self, rows: deque[tuple[Any, ...]], row: tuple[Any, ...]) -> None:
         with self._pending_lock:

@@ -39,12 +39,10 @@ class HealthReport(Health):
 
 @router.get("/health", response_model=HealthReport)
 async def health(runtime: RuntimeDep) -> HealthReport:
-    problems = service_health.problems(runtime)
+    report = service_health.report(runtime)
     return HealthReport(
-        status="degraded" if problems else "ok",
-        problems=problems,
-        ingest=service_health.ingest(runtime),
-        storage=service_health.storage(runtime),
+        status="degraded" if report["problems"] else "ok",
+        **report,
         version=__version__,
         mode="demo" if runtime.demo else "live",
         session_id=runtime.session_id,
