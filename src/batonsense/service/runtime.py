@@ -206,6 +206,13 @@ class Runtime:
         """The running session's writer (None: no session runs)."""
         return self._tap.writer
 
+    def held_exchanges(self) -> list[StoredExchange]:
+        """Exchanges of the running session kept in memory, not yet written (a full
+        disk), with the ids they will be written with; take them before reading the
+        database and pass them to `Store.exchanges(held=...)`."""
+        writer = self._tap.writer
+        return [] if writer is None else writer.held()
+
     async def begin_session(self, name: str, notes: str | None = None) -> Session:
         """`start_session`, first applying the sensor changes made through the API.
 

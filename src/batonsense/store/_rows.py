@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,8 +55,8 @@ def exchange_row(ex: Exchange) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def row_exchange(row: sqlite3.Row) -> Exchange:
-    """Inverse of exchange_row (row: a Row with EXCHANGE_COLUMNS)."""
+def row_exchange(row: sqlite3.Row | Mapping[str, Any]) -> Exchange:
+    """Inverse of exchange_row (row: a Row or mapping with EXCHANGE_COLUMNS)."""
     return Exchange(
         giver=row["giver"],
         receiver=row["receiver"],

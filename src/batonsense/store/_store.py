@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from batonsense.sync import HOST_CLOCK
 from ._errors import StoreError, UnknownSessionError
 from ._rows import EXCHANGE_COLUMNS, parse_utc, row_block, row_exchange, utc_text
 from ._schema import connect
+
+#: ids per `IN (...)` query (SQLite allows 32766 parameters; older builds 999)
+_IDS_PER_QUERY = 900
 
 
 class StorageError(StoreError):
@@ -110,10 +114,20 @@ class Store:
         rows = self.conn.execute("SELECT name, notes FROM athletes ORDER BY name")
         return {r[0]: r[1] for r in rows}
 
-    def exchange_counts(self) -> dict[int, int]:
-        """session id → number of its exchanges (sessions without any are absent)."""
-        rows = self.conn.execute("SELECT session_id, count(*) FROM exchanges GROUP BY session_id")
-        return {r[0]: r[1] for r in rows}
+    def exchange_counts(self, held: Sequence[StoredExchange] = ()) -> dict[int, int]:
+        """session id → number of its exchanges (sessions without any are absent).
+
+        held: exchanges kept by a SessionWriter, not yet written (`SessionWriter.held()`,
+        taken before this call): counted too, once, whether written meanwhile or not."""
+        with self._snapshot():
+            rows = self.conn.execute(
+                "SELECT session_id, count(*) FROM exchanges GROUP BY session_id"
+            ).fetchall()
+            unwritten = self._unwritten(held)
+        counts = {r[0]: r[1] for r in rows}
+        for h in unwritten:
+            counts[h.session_id] = counts.get(h.session_id, 0) + 1
+        return counts
 
     def put_sensor(self, sensor: StoredSensor) -> None:
         """Add or replace a sensor (its athlete is added if new)."""
@@ -225,9 +239,14 @@ class Store:
         since: datetime | None = None,
         until: datetime | None = None,
         after_id: int = 0,
+        held: Sequence[StoredExchange] = (),
     ) -> list[StoredExchange]:
         """Exchanges, newest last; filters: session, athlete (giver or receiver),
-        committed at since <= created_at < until (aware datetimes), id > after_id."""
+        committed at since <= created_at < until (aware datetimes), id > after_id.
+
+        held: exchanges kept by a SessionWriter, not yet written (`SessionWriter.held()`,
+        taken before this call): those matching the filters are merged in by id, each
+        once (one written meanwhile is in the rows read, and its held copy is left out)."""
         where: list[str] = ["id > ?"]
         args: list[Any] = [after_id]
         if session_id is not None:
@@ -246,13 +265,28 @@ class Store:
         rows = self.conn.execute(
             f"SELECT * FROM exchanges WHERE {' AND '.join(where)} ORDER BY id", args
         )
-        return [_stored_exchange(r) for r in rows]
+        found = [_stored_exchange(r) for r in rows]
+        ids = {e.id for e in found}
+        more = [
+            h for h in held
+            if h.id not in ids and h.id > after_id
+            and (session_id is None or h.session_id == session_id)
+            and (athlete is None or athlete in (h.exchange.giver, h.exchange.receiver))
+            and (since is None or h.created_at >= since)
+            and (until is None or h.created_at < until)
+        ]  # fmt: skip
+        return sorted(found + more, key=lambda e: e.id) if more else found
 
-    def exchange(self, exchange_id: int) -> StoredExchange:
+    def exchange(self, exchange_id: int, held: Sequence[StoredExchange] = ()) -> StoredExchange:
+        """The exchange with this id, stored or among `held` (see `exchanges`);
+        StoreError if there is none."""
         row = self.conn.execute("SELECT * FROM exchanges WHERE id = ?", (exchange_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"unknown exchange id {exchange_id!r}")
-        return _stored_exchange(row)
+        if row is not None:
+            return _stored_exchange(row)
+        for h in held:
+            if h.id == exchange_id:
+                return h
+        raise StoreError(f"unknown exchange id {exchange_id!r}")
 
     def raw_records(self, session_id: int) -> Iterator[RawRecord]:
         """The session's raw notifications in receive order (feed them to Pipeline.feed_records)."""
@@ -337,6 +371,29 @@ class Store:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self.conn)
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: the queries inside see the same state of the file."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")
+
+    def _unwritten(self, held: Sequence[StoredExchange]) -> list[StoredExchange]:
+        """The held exchanges whose ids are not in the file (yet)."""
+        if not held:
+            return []
+        ids = [h.id for h in held]
+        written = set()
+        for i in range(0, len(ids), _IDS_PER_QUERY):
+            part = ids[i : i + _IDS_PER_QUERY]
+            rows = self.conn.execute(
+                f"SELECT id FROM exchanges WHERE id IN ({','.join('?' * len(part))})", part
+            )
+            written.update(r[0] for r in rows)
+        return [h for h in held if h.id not in written]
 
 
 class _Transaction:

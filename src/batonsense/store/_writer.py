@@ -36,9 +36,9 @@ import numpy as np
 from batonsense.model import Exchange, SensorStream
 
 from ._errors import SessionEndedError, StoreError, UnknownSensorError, UnknownSessionError
-from ._rows import EXCHANGE_COLUMNS, block_row, exchange_row, utc_text
+from ._rows import EXCHANGE_COLUMNS, block_row, exchange_row, parse_utc, row_exchange, utc_text
 from ._schema import connect
-from ._store import StorageError
+from ._store import StorageError, StoredExchange
 
 _LOG = logging.getLogger(__name__)
 
@@ -47,9 +47,10 @@ _BLOCK_SQL = (
     "INSERT INTO sample_blocks (session_id, sensor_id, t0_s, n, t_dtype, value_dtype, "
     "t_s, acc_mps2, gyro_radps) VALUES (?,?,?,?,?,?,?,?,?)"
 )
+_EXCHANGE_KEYS = ("id", "session_id", *EXCHANGE_COLUMNS, "created_at")
 _EXCHANGE_SQL = (
-    f"INSERT INTO exchanges (id, session_id, {', '.join(EXCHANGE_COLUMNS)}, created_at) "
-    f"VALUES ({', '.join('?' * (len(EXCHANGE_COLUMNS) + 3))})"
+    f"INSERT INTO exchanges ({', '.join(_EXCHANGE_KEYS)}) "
+    f"VALUES ({', '.join('?' * len(_EXCHANGE_KEYS))})"
 )
 
 #: samples and raw notifications kept while the disk is full: the demo's 5
@@ -101,7 +102,8 @@ class SessionWriter:
             raise
         self._raw: deque[tuple[Any, ...]] = deque()
         self._blocks: deque[tuple[Any, ...]] = deque()
-        self._exchanges: list[tuple[Any, ...]] = []  # rows with their ids, not yet written
+        #: exchange rows with their ids, not yet written (changed under both locks)
+        self._exchanges: list[tuple[Any, ...]] = []
         self._bytes = 0
         self._samples = 0  # in _blocks
         self._last_us: dict[str, float] = {}
@@ -153,10 +155,20 @@ class SessionWriter:
                 except sqlite3.OperationalError as e:
                     self._failed(e)
             row = (self._next_exchange_id(), *values)
-            self._exchanges.append(row)
+            with self._pending_lock:
+                self._exchanges.append(row)
         return int(row[0])
 
     # -- state ----------------------------------------------------------------
+
+    def held(self) -> list[StoredExchange]:
+        """The exchanges kept in memory, not yet written, oldest first, each as it will
+        read back once written (same id and values).  An exchange leaves this list only
+        after it is committed: take this list *before* querying the database and drop
+        the ids found there, and none is missed or shown twice."""
+        with self._pending_lock:
+            rows = list(self._exchanges)
+        return [_held_exchange(r) for r in rows]
 
     def backlog(self) -> dict[str, Any]:
         """What is kept in memory, not yet written: exchanges, blocks, raw notifications,
@@ -298,7 +310,8 @@ class SessionWriter:
             self._write_samples()
             while self._exchanges:
                 self._commit(lambda: self._insert_exchange(self._exchanges[0]))
-                self._exchanges.pop(0)
+                with self._pending_lock:
+                    self._exchanges.pop(0)
         except sqlite3.OperationalError as e:
             self._failed(e)
             return
@@ -372,6 +385,14 @@ class SessionWriter:
                     self._write_kept()
             except Exception:  # noqa: BLE001 - a writer thread that dies loses everything
                 _LOG.exception("storage: background commit failed")
+
+
+def _held_exchange(row: tuple[Any, ...]) -> StoredExchange:
+    """A kept exchange row (values of _EXCHANGE_KEYS) as the database will give it back."""
+    values = dict(zip(_EXCHANGE_KEYS, row, strict=True))
+    created = parse_utc(values["created_at"])
+    assert created is not None
+    return StoredExchange(values["id"], values["session_id"], row_exchange(values), created)
 
 
 def _row_bytes(row: tuple[Any, ...]) -> int:

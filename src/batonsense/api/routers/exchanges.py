@@ -22,7 +22,7 @@ from batonsense.api.deps import (
 )
 from batonsense.api.schemas import ERRORS, ExchangeOut, Signals
 from batonsense.model import Role
-from batonsense.store import Store, StoredSensor
+from batonsense.store import Store, StoredExchange, StoredSensor, StoreError
 from batonsense.store.export import exchange_record, exchanges_csv, exchanges_json
 
 router = APIRouter(prefix="/api/exchanges", tags=["exchanges"], responses=ERRORS)
@@ -55,6 +55,7 @@ MAX_POINTS = 600
 
 def query_records(
     store: Store,
+    held: list[StoredExchange],
     *,
     session_id: int | None = None,
     athlete: str | None = None,
@@ -62,11 +63,19 @@ def query_records(
     until: datetime | None = None,
     after_id: int = 0,
 ) -> list[dict[str, Any]]:
-    """Exchange objects (newest last) matching the filters; since/until on created_at."""
+    """Exchange objects (newest last) matching the filters; since/until on created_at.
+
+    held: `Runtime.held_exchanges()`, taken before (the exchanges kept while the disk
+    is full are listed too, with the ids viewers were sent)."""
     if session_id is not None:
         store.session(session_id)  # 404 if unknown
     rows = store.exchanges(
-        session_id=session_id, athlete=athlete, since=since, until=until, after_id=after_id
+        session_id=session_id,
+        athlete=athlete,
+        since=since,
+        until=until,
+        after_id=after_id,
+        held=held,
     )
     sessions = {s.id: s for s in store.sessions()}
     return [exchange_record(r, sessions[r.session_id]) for r in rows]
@@ -82,9 +91,10 @@ def exchanges(
     limit: Annotated[int | None, Query(ge=1, le=100_000, description="the newest N")] = None,
 ) -> list[dict[str, Any]]:
     """Exchanges, newest last (filters: session, athlete as giver or receiver, time)."""
+    held = runtime.held_exchanges()
     with runtime.reading() as store:
         records = query_records(
-            store, session_id=session_id, athlete=athlete, since=since, until=until
+            store, held, session_id=session_id, athlete=athlete, since=since, until=until
         )
     return records[-limit:] if limit else records
 
@@ -102,7 +112,8 @@ async def stream(
     sent = 0  # the newest id sent from the store: live events up to it are repeats
     try:
         if last is not None:
-            for rec in query_records(runtime.store, after_id=last):
+            held = runtime.held_exchanges()
+            for rec in query_records(runtime.store, held, after_id=last):
                 sent = rec["id"]
                 yield ServerSentEvent(data=rec, event="exchange", id=str(rec["id"]))
         async for exchange_id, rec in sub.events():
@@ -126,9 +137,10 @@ def export(
     until: UntilQ = None,
 ) -> Response:
     """The timing log across sessions (same filters as the list) as CSV or JSON."""
+    held = runtime.held_exchanges()
     with runtime.reading() as store:
         records = query_records(
-            store, session_id=session_id, athlete=athlete, since=since, until=until
+            store, held, session_id=session_id, athlete=athlete, since=since, until=until
         )
     return export_response(records, format, "batonsense-exchanges")
 
@@ -143,8 +155,9 @@ def export_response(records: list[dict[str, Any]], format: str, stem: str) -> Re
 
 @router.get("/{exchange_id}", response_model=ExchangeOut)
 def exchange(exchange_id: ExchangeId, runtime: RuntimeDep) -> dict[str, Any]:
+    held = runtime.held_exchanges()
     with runtime.reading() as store:
-        stored = _stored_or_404(store, exchange_id)
+        stored = _stored_or_404(store, exchange_id, held)
         return exchange_record(stored, store.session(stored.session_id))
 
 
@@ -157,8 +170,9 @@ def signals(
 ) -> dict[str, Any]:
     """|a| (m/s²) and |ω| (rad/s) of the baton and the two athletes' wrists around the
     exchange (from before_s before its first event to after_s after its last)."""
+    held = runtime.held_exchanges()
     with runtime.reading() as store:
-        stored = _stored_or_404(store, exchange_id)
+        stored = _stored_or_404(store, exchange_id, held)
         ex = stored.exchange
         times = [t for t in (ex.reach_s, ex.grab_s, ex.release_s, ex.drop_s) if t is not None]
         if not times:
@@ -176,11 +190,9 @@ def signals(
     }
 
 
-def _stored_or_404(store: Store, exchange_id: int) -> Any:
-    from batonsense.store import StoreError
-
+def _stored_or_404(store: Store, exchange_id: int, held: list[StoredExchange]) -> Any:
     try:
-        return store.exchange(exchange_id)
+        return store.exchange(exchange_id, held)
     except StoreError:
         raise HTTPException(404, f"no exchange with id {exchange_id}") from None
 

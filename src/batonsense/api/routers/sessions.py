@@ -13,7 +13,7 @@ from pydantic import BeforeValidator
 
 from batonsense.api.deps import MAX_ID, Guard, RuntimeDep, plain_id
 from batonsense.api.routers.exchanges import FormatQ, export_response, query_records
-from batonsense.api.schemas import ERRORS, CHANGE_ERRORS, SessionCreate, SessionOut, SessionPatch
+from batonsense.api.schemas import CHANGE_ERRORS, ERRORS, SessionCreate, SessionOut, SessionPatch
 from batonsense.io.recording_csv import write_recording_csv
 from batonsense.service.runtime import Runtime
 from batonsense.store import Session, Store
@@ -29,7 +29,7 @@ _CHUNK_BYTES = 1 << 16
 
 def _out(runtime: Runtime, store: Store, s: Session, count: int | None = None) -> dict[str, Any]:
     if count is None:
-        count = store.exchange_counts().get(s.id, 0)
+        count = store.exchange_counts(runtime.held_exchanges()).get(s.id, 0)
     return {
         "id": s.id,
         "name": s.name,
@@ -45,8 +45,9 @@ def _out(runtime: Runtime, store: Store, s: Session, count: int | None = None) -
 @router.get("", response_model=list[SessionOut])
 def sessions(runtime: RuntimeDep) -> list[dict[str, Any]]:
     """Every session, oldest first."""
+    held = runtime.held_exchanges()
     with runtime.reading() as store:
-        counts = store.exchange_counts()
+        counts = store.exchange_counts(held)
         return [_out(runtime, store, s, counts.get(s.id, 0)) for s in store.sessions()]
 
 
@@ -97,8 +98,9 @@ async def end_session(session_id: SessionId, runtime: RuntimeDep) -> dict[str, A
 def export(session_id: SessionId, runtime: RuntimeDep, format: FormatQ = "csv") -> Response:
     """The session's exchanges: CSV (one row per exchange, ISO-8601 UTC times, units in
     column names) or JSON {"exchanges": [...]}."""
+    held = runtime.held_exchanges()
     with runtime.reading() as store:
-        records = query_records(store, session_id=session_id)
+        records = query_records(store, held, session_id=session_id)
     return export_response(records, format, f"batonsense-session-{session_id}")
 
 
@@ -134,7 +136,7 @@ def _written_and_unlinked(recording: Any, comment: str) -> IO[bytes]:
     os.close(fd)
     try:
         write_recording_csv(tmp, recording, comment=comment)
-        return open(tmp, "rb")  # noqa: SIM115 (closed by _chunks)
+        return open(tmp, "rb")
     finally:
         os.unlink(tmp)
 
