@@ -27,13 +27,14 @@ from ._errors import (
     UnknownSessionError,
 )
 from ._schema import MIGRATIONS, SCHEMA_VERSION, connect
-from ._store import Session, StorageError, Store, StoredExchange, StoredSensor
+from ._store import ReadRecording, Session, StorageError, Store, StoredExchange, StoredSensor
 from ._writer import SessionWriter
 
 __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "NotABatonsenseDatabase",
+    "ReadRecording",
     "Session",
     "SessionEndedError",
     "SessionWriter",

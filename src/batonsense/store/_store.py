@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +69,24 @@ class StoredExchange:
     session_id: int
     exchange: Exchange
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRecording:
+    """A session's samples as read back, and what was left out to read them.
+
+    dropped: sensor id → stored samples left out (only sensors with any): each
+    sensor's samples are kept in strictly increasing time at 1 µs (a sample not
+    later than every one before it, such as a repeat or one 0.3 µs out of order, is
+    left out) and finite.  Only a database written before samples were stored that
+    way (or by another program) has any."""
+
+    recording: Recording
+    dropped: Mapping[str, int]
+
+    @property
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
 
 
 class Store:
@@ -351,12 +369,23 @@ class Store:
 
     def recording(self, session_id: int) -> Recording:
         """The session's samples joined per sensor, on the session's clock."""
+        return self.read_recording(session_id).recording
+
+    def read_recording(self, session_id: int) -> ReadRecording:
+        """The session's recording, and per sensor the stored samples left out of it
+        (out of time order or repeated at 1 µs, or not finite: see `ReadRecording`)."""
         sensors = tuple(s.info for s in self.session_sensors(session_id))
         parts: dict[str, list[SensorStream]] = {s.id: [] for s in sensors}
         for block in self.sample_blocks(session_id):
             parts.setdefault(block.sensor_id, []).append(block)
-        streams = {sid: _join(sid, blocks) for sid, blocks in parts.items()}
-        return Recording(sensors, streams, clock=self.session(session_id).clock)
+        streams: dict[str, SensorStream] = {}
+        dropped: dict[str, int] = {}
+        for sid, blocks in parts.items():
+            streams[sid], n = _read_back(sid, blocks)
+            if n:
+                dropped[sid] = n
+        recording = Recording(sensors, streams, clock=self.session(session_id).clock)
+        return ReadRecording(recording, dropped)
 
     def integrity_check(self) -> str:
         """SQLite's `PRAGMA integrity_check`: "ok" for a sound file."""
@@ -472,22 +501,34 @@ def _stored_exchange(row: sqlite3.Row) -> StoredExchange:
 
 
 def _join(sensor_id: str, blocks: list[SensorStream]) -> SensorStream:
-    """One sensor's blocks in stored order, keeping only samples later (at 1 µs) than
-    every sample before them: a database written before samples were kept in order
-    (or by another program) still gives a stream that a recording CSV can hold."""
+    """One sensor's blocks in stored order as one stream a recording CSV can hold
+    (what `_read_back` keeps)."""
+    return _read_back(sensor_id, blocks)[0]
+
+
+def _read_back(sensor_id: str, blocks: list[SensorStream]) -> tuple[SensorStream, int]:
+    """One sensor's blocks in stored order, keeping only finite samples later (at 1 µs)
+    than every sample before them; and how many were left out.
+
+    A database written before samples were kept in order (or by another program) may
+    hold samples out of order, repeated or not finite; a recording CSV cannot.  Time
+    is read as float64, as the CSV checks it (a float32 time rounded to 1 µs in
+    float32 could make two kept samples equal)."""
     if not blocks:
-        return SensorStream(sensor_id, np.empty(0), np.empty((0, 3)), np.empty((0, 3)))
-    joined = SensorStream(
-        sensor_id,
-        np.concatenate([b.t_s for b in blocks]),
-        np.concatenate([b.acc_mps2 for b in blocks]),
-        np.concatenate([b.gyro_radps for b in blocks]),
-    )
-    return joined.after_us()[0]
+        return SensorStream(sensor_id, np.empty(0), np.empty((0, 3)), np.empty((0, 3))), 0
+    t_s = np.concatenate([np.asarray(b.t_s, dtype=np.float64) for b in blocks])
+    acc = np.concatenate([b.acc_mps2 for b in blocks])
+    gyro = np.concatenate([b.gyro_radps for b in blocks])
+    finite = np.isfinite(t_s) & np.isfinite(acc).all(axis=1) & np.isfinite(gyro).all(axis=1)
+    if not finite.all():
+        t_s, acc, gyro = t_s[finite], acc[finite], gyro[finite]
+    kept = SensorStream(sensor_id, t_s, acc, gyro).after_us()[0]
+    return kept, len(finite) - len(kept)
 
 
 __all__ = [
     "EXCHANGE_COLUMNS",
+    "ReadRecording",
     "Session",
     "StorageError",
     "Store",

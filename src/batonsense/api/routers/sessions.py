@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
@@ -25,6 +26,7 @@ SessionId = Annotated[
     int, Path(ge=1, le=MAX_ID, description="session id"), BeforeValidator(plain_id)
 ]
 _CHUNK_BYTES = 1 << 16
+_LOG = logging.getLogger(__name__)
 
 
 def _out(runtime: Runtime, store: Store, s: Session, count: int | None = None) -> dict[str, Any]:
@@ -111,12 +113,21 @@ def export(session_id: SessionId, runtime: RuntimeDep, format: FormatQ = "csv") 
 )
 def recording_csv(session_id: SessionId, runtime: RuntimeDep) -> StreamingResponse:
     """The session's samples as the analysis recording CSV (host clock; `batonsense
-    analyze` reads it with the session's sensors file)."""
+    analyze` reads it with the session's sensors file).
+
+    Stored samples a recording cannot hold (out of time order or repeated at 1 µs,
+    not finite: only in a database written by an older version) are left out and
+    counted: `X-Dropped-Samples` header, a comment line in the file, a log line."""
     with runtime.reading() as store:
-        recording = store.recording(session_id)
-        if not any(len(s) for s in recording.streams.values()):
+        read = store.read_recording(session_id)
+        if not any(len(s) for s in read.recording.streams.values()):
             raise HTTPException(404, f"session {session_id} has no samples")
-        f = _written_and_unlinked(recording, f"batonsense session {session_id}")
+        comment = f"batonsense session {session_id}"
+        if read.dropped:
+            said = dropped_text(read.dropped)
+            _LOG.warning("recording of session %d: %s", session_id, said)
+            comment += "\n" + said
+        f = _written_and_unlinked(read.recording, comment)
     name = f"batonsense-session-{session_id}-recording.csv"
     return StreamingResponse(
         _chunks(f),
@@ -124,8 +135,17 @@ def recording_csv(session_id: SessionId, runtime: RuntimeDep) -> StreamingRespon
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
             "Content-Length": str(os.fstat(f.fileno()).st_size),
+            "X-Dropped-Samples": str(read.dropped_total),
         },
     )
+
+
+def dropped_text(dropped: Mapping[str, int]) -> str:
+    """One line saying which stored samples a recording left out, per sensor."""
+    per_sensor = ", ".join(f"{sid}: {n}" for sid, n in sorted(dropped.items()))
+    total = sum(dropped.values())
+    return (f"left out {total} stored sample{'s' if total != 1 else ''} out of time order, "
+            f"repeated at 1 us or not finite ({per_sensor})")  # fmt: skip
 
 
 def _written_and_unlinked(recording: Any, comment: str) -> IO[bytes]:
