@@ -54,7 +54,7 @@ def test_a_viewer_leaving_mid_wait_leaves_no_pending_task(
 
     async def viewers_leave() -> int:
         hub = ExchangeHub()
-        runtime = SimpleNamespace(hub=hub, store=_Store())
+        runtime = SimpleNamespace(hub=hub, store=_Store(), held_exchanges=list)
         for _ in range(5):
             events = stream(runtime, last)  # the route's own generator
             pending = asyncio.ensure_future(events.__anext__())
