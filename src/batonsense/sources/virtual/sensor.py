@@ -10,7 +10,11 @@ samples.  What it models (host times are `now()` in s):
 - the sensor's own clock (`SensorClock`: offset and drift) stamps t0_us;
 - protocol v3 (default): packets complete by the radio's ACTIVE signal
   (`NOTIFY_LEAD_S` before a connection event) go in that event, stamped
-  with its time on the sensor's own clock (`event_us`); protocol v2
+  with its time on the sensor's own clock (`event_us`).  The virtual radio
+  runs on the host's CPU: when its task wakes late (a busy or stopped
+  process) the event happens then, and that is the time stamped — a real
+  radio keeps its events whatever the host does, so only the host's own
+  delay (after the notify) may reach the receive times; protocol v2
   (`protocol_version=2`): a seeded random send hold, and `queued_us` from the
   sensor's own clock at the hand-off to the stack (`SendHold`;
   `send_hold_max_s` overrides its bound); `protocol_version=1` emulates the
@@ -351,7 +355,10 @@ class VirtualSensor:
             event_s += self.connection_interval_s
             jitter_s = self._rng.uniform(0.0, self.latency_jitter_s)
             await asyncio.sleep(max(0.0, event_s + jitter_s - self._now()))
-            await self._connection_event(packetizer, event_s)
+            # the host's CPU woke this task late (a busy or stopped process): the
+            # virtual radio's event happened when it ran, not at event_s
+            woke_late_s = max(0.0, self._now() - (event_s + jitter_s))
+            await self._connection_event(packetizer, event_s, event_s + woke_late_s)
         self.finished.set()
         self._settings = replace(self._settings, state=v1.State.IDLE)
 
@@ -360,19 +367,22 @@ class VirtualSensor:
         packet_s = self._settings.samples_per_packet / self.stream.rate_hz
         return self._hold.bound_s(packet_s, self.connection_interval_s)
 
-    async def _connection_event(self, packetizer: Packetizer, event_s: float) -> None:
+    async def _connection_event(
+        self, packetizer: Packetizer, event_s: float, anchor_s: float | None = None
+    ) -> None:
         """Notify up to max_packets_per_event packets handed to the stack by now
-        (v3: by the ACTIVE signal before this event, at event_s)."""
+        (v3: by the ACTIVE signal before the event scheduled at event_s, stamped
+        with anchor_s: when the event happened, event_s unless the task woke late)."""
         stamped = self.protocol_version == v1.VERSION_EVENT
         ready_by_s = event_s - NOTIFY_LEAD_S if stamped else self._now()
-        self._event_host_s = event_s
+        self._event_host_s = event_s if anchor_s is None else anchor_s
         for _ in range(self.max_packets_per_event):
             hold_s = self._hold.hold_s
             bounds = packetizer.take_ready(ready_by_s, hold_s)
             if bounds is None:
                 return
             last_s = packetizer.host_s(bounds[1] - 1) + hold_s
-            self._handoff_host_s = ready_by_s if stamped else last_s
+            self._handoff_host_s = self._event_host_s - NOTIFY_LEAD_S if stamped else last_s
             self._hold.next(self.hold_max_s())
             await self._send(packetizer, *bounds)
 
