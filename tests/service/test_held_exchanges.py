@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from batonsense.api.app import create_app
+from batonsense.api.routers.exchanges import stream
 from batonsense.model import Exchange, Hand
 from batonsense.service.config import read_config
 from batonsense.service.runtime import Runtime
@@ -76,6 +77,15 @@ class _Api:
         }
 
 
+async def _resumed_ids(runtime: Runtime, last_event_id: int, n: int) -> list[int]:
+    """The ids of the first n events of the stream route resumed after last_event_id."""
+    events = stream(runtime, last_event_id)  # the route's own generator
+    try:
+        return [int((await anext(events)).id) for _ in range(n)]
+    finally:
+        await events.aclose()
+
+
 def test_exchanges_kept_on_a_full_disk_are_listed_with_their_ids(small_fs: Path) -> None:
     async def go() -> None:
         runtime = Runtime(small_fs / "b.db", read_config(DEMO))
@@ -112,6 +122,8 @@ def test_exchanges_kept_on_a_full_disk_are_listed_with_their_ids(small_fs: Path)
                 assert one["grab_s"] == (t_s + 5) + 0.1
                 missing = await c.get(f"/api/exchanges/{ids[-1] + 1}")
                 assert missing.status_code == 404
+                # a viewer reconnecting with Last-Event-ID gets the kept ones too
+                assert await _resumed_ids(runtime, written[0], n=4) == ids[1:]
 
                 # the writer catches up in its own thread while the API
                 # is read; every answer has each exchange once, in order, same ids
