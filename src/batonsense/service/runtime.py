@@ -21,7 +21,8 @@ One `Runtime` per process, living on the web server's event loop:
   the viewers.  After a stall the queue is worked off in order.
 - **trouble**: a database that cannot be written (a full disk) loses
   nothing for a while (`SessionWriter` keeps exchanges and the newest
-  samples in memory; viewers still get every exchange); `health.report()` says
+  samples in memory; viewers still get every exchange and the API lists the
+  kept ones, `held_exchanges()`, with their ids); `health.report()` says
   what is wrong now (storage, ingest lag, sensors with no data, no sensors),
   for /api/health and the page.
 - **time**: the sensors' clocks are mapped onto the host's monotonic clock
@@ -30,6 +31,11 @@ One `Runtime` per process, living on the web server's event loop:
 - **reads**: API handlers running in worker threads borrow a read connection
   (`reading()`); the loop thread uses `store`.  SQLite's WAL lets readers run
   beside the writer.
+
+Below it: `sensor_set` (the sensors streamed, and the API's changes for the
+next session), `sensor_rows` (their status for `GET /api/sensors`),
+`session_tap` (the sink in front of the running session's writer), `readers`
+(the read connections), `health` (what is wrong now), `hub` (live viewers).
 """
 
 from __future__ import annotations
@@ -37,19 +43,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
-import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bleak.exc import BleakError
 
-from batonsense.io.sensors_file import sensor_set_problem
-from batonsense.model import Exchange, SensorInfo, SensorStream
+from batonsense.model import Exchange, SensorInfo
 from batonsense.pipeline.session import NoSensorFound, RecordSession, Target
 from batonsense.store import (
     Session,
@@ -63,28 +65,13 @@ from batonsense.store.export import exchange_record
 from batonsense.sync import HOST_CLOCK
 
 from .config import PracticeConfig
-from .health import STALE_S
 from .hub import ExchangeHub
+from .readers import ReadPool
+from .sensor_rows import _STATUS_KEYS, config_row, sensor_rows
+from .sensor_set import SensorSet
+from .session_tap import SessionTap
 
 _LOG = logging.getLogger(__name__)
-
-
-class _SessionTap:
-    """Raw sink and block sink in front of whichever SessionWriter is current."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.writer: SessionWriter | None = None
-
-    def write(self, sensor_id: str, host_s: float, payload: bytes) -> None:
-        with self.lock:
-            if self.writer is not None:
-                self.writer.write(sensor_id, host_s, payload)
-
-    def __call__(self, block: SensorStream) -> None:
-        with self.lock:
-            if self.writer is not None:
-                self.writer(block)
 
 
 class Runtime:
@@ -108,11 +95,9 @@ class Runtime:
     ) -> None:
         self.db_path = Path(db_path)
         self.config = config
-        #: the sensors streamed now, and how to find them
-        self.sensors: tuple[SensorInfo, ...] = config.sensors
-        self._targets: dict[str, Target] = {t.sensor_id: t for t in config.targets}
-        #: sensors changed through the API: streamed from the next session on
-        self._next: tuple[tuple[SensorInfo, ...], dict[str, Target]] | None = None
+        #: the sensors streamed now and how to find them; those changed through the
+        #: API stream from the next session on
+        self.sensor_set = SensorSet(config.sensors, config.targets)
         self.demo = demo
         self.seed = seed
         self.session_name = session_name or config.session_name
@@ -125,10 +110,8 @@ class Runtime:
         self.problem: str | None = None
         self.store = Store(self.db_path)
         self.host_zero_unix_s = time.time() - time.monotonic()
-        self._tap = _SessionTap()
-        self._readers: queue.Queue[Store] = queue.Queue()
-        for _ in range(readers):
-            self._readers.put(Store(self.db_path))
+        self._tap = SessionTap()
+        self._reads = ReadPool(self.db_path, readers)
         self._task: asyncio.Task[None] | None = None
         # a sensor change waits for the running stream to end (begin_session)
         self._switch = asyncio.Lock()
@@ -139,8 +122,6 @@ class Runtime:
         self._stopping = False
         self._virtual: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._ingest_reader: Store | None = None  # the ingest thread's read connection
-        self._ingest_read_lock = threading.Lock()
         self.started_monotonic_s = time.monotonic()
 
     # -- life ------------------------------------------------------------------
@@ -155,7 +136,7 @@ class Runtime:
         for a in self.config.athletes:
             self.store.add_athlete(a.name, a.notes)
         for s in self.sensors:
-            t = self._targets.get(s.id, Target(s.id))
+            t = self.sensor_set.target(s.id)
             self.store.put_sensor(StoredSensor(s, t.address, t.name))
         self.start_session(self.session_name or _default_name(self.demo))
         self._task = asyncio.create_task(self._stream(), name="batonsense-stream")
@@ -187,14 +168,14 @@ class Runtime:
             except StorageError as e:
                 _LOG.error("stopping: %s", e)
         self.store.close()
-        with self._ingest_read_lock:
-            if self._ingest_reader is not None:
-                self._ingest_reader.close()
-                self._ingest_reader = None
-        while not self._readers.empty():
-            self._readers.get_nowait().close()
+        self._reads.close()
 
     # -- sessions --------------------------------------------------------------
+
+    @property
+    def sensors(self) -> tuple[SensorInfo, ...]:
+        """The sensors streamed now."""
+        return self.sensor_set.sensors
 
     @property
     def session_id(self) -> int | None:
@@ -221,12 +202,11 @@ class Runtime:
         session before the new session starts and the next run begins; the
         detector starts afresh, so a pass in that second or two is not seen."""
         async with self._switch:
-            if self._next is None:
+            if self.sensor_set.next is None:
                 return self.start_session(name, notes)
             self._gate.clear()  # _stream waits before its next run
             try:
-                self.sensors, self._targets = self._next
-                self._next = None
+                self.sensor_set.apply_next()
                 if not self._run_ended.is_set() and self.record is not None:
                     self.record.stop()
                     with contextlib.suppress(TimeoutError):
@@ -274,9 +254,7 @@ class Runtime:
 
     def configured(self, sensor_id: str) -> tuple[SensorInfo, Target] | None:
         """A sensor as it will stream from the next session on (None: not in the set)."""
-        sensors, targets = self._next or (self.sensors, self._targets)
-        info = next((s for s in sensors if s.id == sensor_id), None)
-        return None if info is None else (info, targets.get(sensor_id, Target(sensor_id)))
+        return self.sensor_set.configured(sensor_id)
 
     def put_sensor(self, sensor: StoredSensor) -> None:
         """Add or change a sensor (stored now, streamed from the next session on).
@@ -284,35 +262,12 @@ class Runtime:
         Raises ValueError (what is wrong) if the sensors would no longer make a
         valid set (one baton, one sensor per athlete's hand, ≥ 2 wrists); then
         nothing changes."""
-        sensors, targets = self._next or (self.sensors, self._targets)
-        new = tuple(s for s in sensors if s.id != sensor.info.id)
-        at = next((i for i, s in enumerate(sensors) if s.id == sensor.info.id), len(new))
-        new = new[:at] + (sensor.info,) + new[at:]
-        problem = sensor_set_problem(new)
-        if problem is not None:
-            raise ValueError(problem[0])
-        self.store.put_sensor(sensor)
-        target = Target(sensor.info.id, sensor.address, sensor.name)
-        self._set_next(new, {**targets, sensor.info.id: target})
+        self.sensor_set.put(sensor, save=self.store.put_sensor)
 
     def remove_sensor(self, sensor_id: str) -> None:
         """Take a sensor out of the set from the next session on (KeyError: not in it;
         ValueError: the rest would not be a valid set)."""
-        sensors, targets = self._next or (self.sensors, self._targets)
-        if all(s.id != sensor_id for s in sensors):
-            raise KeyError(sensor_id)
-        new = tuple(s for s in sensors if s.id != sensor_id)
-        problem = sensor_set_problem(new)
-        if problem is not None:
-            raise ValueError(problem[0])
-        self._set_next(new, {k: v for k, v in targets.items() if k != sensor_id})
-
-    def _set_next(self, sensors: tuple[SensorInfo, ...], targets: dict[str, Target]) -> None:
-        same = sensors == self.sensors and all(
-            targets.get(s.id, Target(s.id)) == self._targets.get(s.id, Target(s.id))
-            for s in sensors
-        )
-        self._next = None if same else (sensors, targets)
+        self.sensor_set.remove(sensor_id)
 
     def _close_writer(self, *, end: bool) -> None:
         """Write what the running session kept, end it, stop writing to it; if that
@@ -329,69 +284,13 @@ class Runtime:
 
     # -- reads -----------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[Store]:
+    def reading(self) -> contextlib.AbstractContextManager[Store]:
         """A read connection for a worker thread (returned to the pool afterwards)."""
-        store = self._readers.get()
-        try:
-            yield store
-        finally:
-            self._readers.put(store)
+        return self._reads.reading()
 
     def sensor_rows(self) -> list[dict[str, Any]]:
         """Status of every configured sensor (for `GET /api/sensors` and the page)."""
-        targets = self._targets
-        status = {r.sensor_id: r for r in self.record.status()} if self.record else {}
-        ages = self._data_ages_s()
-        rows = []
-        for s in self.sensors:
-            st = status.get(s.id)
-            row = config_row(s, targets.get(s.id, Target(s.id)), "starting")
-            if st is not None:
-                d = st.to_dict()
-                row.update({k: d.get(k) for k in _STATUS_KEYS})
-                row["address"] = st.address or row["address"]
-                row["connected"] = st.connected
-                row["state"] = self.problem if self.problem and not st.connected else st.state
-                ago = _no_data_s(st.last_seen_ago_s, ages.get(s.id))
-                if st.connected and (ago is None or ago >= STALE_S):
-                    row["state"] = "no data" if ago is None else f"no data for {ago:.0f} s"
-            rows.append(row)
-        return rows + self._next_rows(rows)
-
-    def _data_ages_s(self) -> dict[str, float]:
-        """Per sensor: how old its newest sample handed on is (s; catching up after a
-        stall, a sensor sends old samples: it is not streaming live)."""
-        record = self.record
-        if record is None or record.pipeline is None:
-            return {}
-        now_s = record.now()
-        return {sid: now_s - t for sid, t in record.pipeline.last_sample_s.items()}
-
-    def _next_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Sensors added or changed through the API, not streamed until the next session.
-
-        A changed sensor's row in `rows` (its live status) takes the new configuration
-        and the state "next session"; a new one gets a row of its own."""
-        if self._next is None:
-            return []
-        streamed = {s.id: s for s in self.sensors}
-        by_id = {r["id"]: r for r in rows}
-        added = []
-        sensors, targets = self._next
-        for sid in set(streamed) - {s.id for s in sensors}:
-            by_id[sid]["state"] = "removed next session"
-        for s in sensors:
-            t = targets.get(s.id, Target(s.id))
-            if streamed.get(s.id) == s and self._targets.get(s.id, Target(s.id)) == t:
-                continue
-            new = config_row(s, t, "next session")
-            row = by_id.get(s.id)
-            if row is None:
-                added.append(new)
-            else:  # keeps its live status
-                row.update({k: v for k, v in new.items() if k != "connected"})
-        return added
+        return sensor_rows(self.sensor_set, self.record, self.problem)
 
     def say(self, message: str) -> None:
         """Something the coach should know (kept for /api/health, logged).
@@ -416,9 +315,7 @@ class Runtime:
             virtual = {t.sensor_id: t for t in found}
         while not self._stopping:
             await self._gate.wait()
-            targets = [
-                virtual.get(s.id) or self._targets.get(s.id, Target(s.id)) for s in self.sensors
-            ]
+            targets = [virtual.get(s.id) or self.sensor_set.target(s.id) for s in self.sensors]
             self.record = RecordSession(
                 self.sensors,
                 targets,
@@ -484,47 +381,12 @@ class Runtime:
     def _session_for(self, session_id: int) -> Session:
         """The session as stored now (its name may have changed); readable on a full disk.
         Its own connection: a reader lent to a long export must not hold up ingest."""
-        with self._ingest_read_lock:
-            if self._ingest_reader is None:
-                self._ingest_reader = Store(self.db_path)
-            return self._ingest_reader.session(session_id)
-
-
-def config_row(info: SensorInfo, target: Target, state: str) -> dict[str, Any]:
-    """A sensor's row as `GET /api/sensors` lists it, from its configuration alone."""
-    return {
-        "id": info.id,
-        "role": info.role.value,
-        "athlete": info.athlete,
-        "hand": None if info.hand is None else info.hand.value,
-        "address": target.address,
-        "name": target.name,
-        "connected": False,
-        "state": state,
-    }
-
-
-_STATUS_KEYS = (
-    "battery_pct",
-    "rate_hz",
-    "lost_pct",
-    "offset_s",
-    "drift_ppm",
-    "last_seen_ago_s",
-    "packets",
-    "sync_state",
-    "overflow_samples",
-)
-
-
-def _no_data_s(seen_ago_s: float | None, data_age_s: float | None) -> float | None:
-    """How long a sensor has given no live data (s): since its last notification, or
-    its newest sample's age less the ~1 s a sample may take to be handed on."""
-    behind_s = None if data_age_s is None else data_age_s - 1.0
-    ages = [a for a in (seen_ago_s, behind_s) if a is not None]
-    return max(ages) if ages else None
+        return self._reads.session(session_id)
 
 
 def _default_name(demo: bool) -> str:
     day = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M")
     return f"{'Demo' if demo else 'Practice'} {day}"
+
+
+__all__ = ["_STATUS_KEYS", "Runtime", "config_row"]
