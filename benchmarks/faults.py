@@ -27,6 +27,14 @@ even within 20 ms),
 samples lost (stored samples in [5 s, drill_s - 5 s] vs quiet, all sensors),
 the largest ingest lag /api/health reported, tracebacks in the log.  Targets:
 0 exchanges lost, 0 tracebacks.
+
+The clock mapping is compared apart from the detector: the virtual sensor takes
+sample k of the simulated IMU at host time drill origin + t_k (t_k on the
+simulator's own grid, `Cast`), so every stored sample's mapped time minus its
+t_k is the clock fit's error ("clock vs truth": range of the samples' errors,
+all sensors); "clock vs quiet" is the largest difference of the same samples'
+mapped times between the run and the first quiet run (ms).  An exchange
+difference far above it comes from the detector, not the clock.
 """
 
 from __future__ import annotations
@@ -45,7 +53,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
+from batonsense.model import Recording
+from batonsense.pipeline.session import map_simulated
+from batonsense.sim.live import Cast
 from batonsense.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,6 +177,56 @@ def load(demo: Demo, at_s: float, length_s: float) -> None:
         h.kill()
 
 
+# -------------------------------------------------------------- clock
+
+
+def clock_errors(
+    rec: Recording, origin_s: float, seed: int, until_s: float
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per stored sensor: (index k of each sample on its simulated IMU's grid, mapped
+    drill time − true drill time t_k in s), samples before until_s of drill time.
+
+    t_k = t_first + k·period + clock_err (`ImuSpec`, the demo's 200 Hz cast); k is
+    the nearest grid index, unwrapped so that the error changes smoothly from one
+    sample to the next (an error beyond half a period is still told apart)."""
+    cast = Cast.random(seed, 200.0)
+    sim_id = map_simulated(cast.infos, rec.sensors)
+    out = {}
+    for sid, stream in rec.streams.items():
+        if sid not in sim_id or not len(stream):
+            continue
+        sp = cast.specs[sim_id[sid]]
+        rel = stream.t_s - origin_s
+        k = np.rint((rel - sp.t_first_s - sp.clock_err_s) / sp.period_s)
+        err = rel - (sp.t_first_s + k * sp.period_s + sp.clock_err_s)
+        k += np.concatenate([[0.0], np.cumsum(np.rint(np.diff(err) / sp.period_s))])
+        err = rel - (sp.t_first_s + k * sp.period_s + sp.clock_err_s)
+        keep = rel < until_s
+        out[sid] = (k[keep].astype(np.int64), err[keep])
+    return out
+
+
+def clock_vs_quiet_ms(quiet: dict[str, Any], r: dict[str, Any]) -> float:
+    """Largest |difference| (ms) of the same samples' mapped times, run − quiet."""
+    worst = 0.0
+    for sid, (kq, eq) in quiet["clock"].items():
+        if sid not in r["clock"]:
+            continue
+        kr, er = r["clock"][sid]
+        _, iq, ir = np.intersect1d(kq, kr, return_indices=True)
+        if len(iq):
+            worst = max(worst, float(np.abs(er[ir] - eq[iq]).max()))
+    return 1e3 * worst
+
+
+def _truth_range_ms(r: dict[str, Any]) -> str:
+    errs = [e for _, e in r["clock"].values() if len(e)]
+    if not errs:
+        return "-"
+    e = 1e3 * np.concatenate(errs)
+    return f"{e.min():.2f}..{e.max():.2f}"
+
+
 # -------------------------------------------------------------- one run
 
 
@@ -198,6 +260,7 @@ def run(name: str, fault: Any, args: argparse.Namespace, tmp: Path) -> dict[str,
         subprocess.run(["umount", "-l", str(db_dir)], check=False)
     kept = [e for e in exchanges if e.time_s < args.drill_s - 5.0]
     return {"name": name, "exchanges": kept, "samples": samples,
+            "clock": clock_errors(rec, demo.origin_s, args.seed, args.drill_s - 5.0),
             "max_lag_s": demo.max_lag_s, "tracebacks": demo.tracebacks()}  # fmt: skip
 
 
@@ -229,12 +292,13 @@ def _lost(quiet: list[Any], found: list[Any], tol_s: float) -> tuple[int, float]
 
 def compare(quiet: dict[str, Any], r: dict[str, Any]) -> str:
     if "skipped" in r:
-        return f"| {r['name']} | skipped: {r['skipped']} | | | | | |"
+        return f"| {r['name']} | skipped: {r['skipped']} | | | | | | | |"
     n = len(quiet["exchanges"])
     within_1ms = n - _lost(quiet["exchanges"], r["exchanges"], 0.001)[0]
     lost, worst_ms = _lost(quiet["exchanges"], r["exchanges"], 0.020)
     lost_samples = max(0, quiet["samples"] - r["samples"])
-    return (f"| {r['name']} | {within_1ms}/{n} | {worst_ms:.1f} | {lost} | {lost_samples} "
+    return (f"| {r['name']} | {within_1ms}/{n} | {worst_ms:.1f} | "
+            f"{clock_vs_quiet_ms(quiet, r):.2f} | {_truth_range_ms(r)} | {lost} | {lost_samples} "
             f"({100 * lost_samples / max(quiet['samples'], 1):.2f} %) | "
             f"{r['max_lag_s']:.1f} | {r['tracebacks']} |")  # fmt: skip
 
@@ -265,9 +329,10 @@ def main() -> None:
     print(f"seed {args.seed}, drill {args.drill_s:.0f} s compared, faults of "
           f"{fault_s or '30/60/60'} s, {time.monotonic() - t0:.0f} s wall\n")  # fmt: skip
     print("| run | exchanges as quiet within 1 ms | largest difference ms | "
+          "clock vs quiet ms | clock vs truth ms | "
           "exchanges lost (none within 20 ms) | samples lost | "
           "max ingest lag s | tracebacks |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print("\ntargets: 0 exchanges lost, 0 tracebacks")
     print(f"quiet run: {len(quiet['exchanges'])} exchanges, {quiet['samples']} samples; "
