@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from batonsense.detect.align import hold_lag_s, on_baton_clock
 from batonsense.detect.contact import contact_onset
 from batonsense.detect.holder import Fall, Handover
 from batonsense.detect.rigid import acc_residual, acc_residual_vec, clipped, residual_change
@@ -17,9 +19,11 @@ from batonsense.detect.timing import (
     free_fall_start,
     jerk,
     log_step,
+    position_time,
     reach_start,
     residual,
     split_time,
+    step_position,
     usable_or_all,
 )
 from batonsense.detect.uncertainty import confidence, grab_pm_ms, release_pm_ms, uncertainty_extra
@@ -54,7 +58,9 @@ def _lag_n(native_hz: Mapping[str, float], ids: tuple[str, ...], grid_hz: float)
     """Grid samples over which the residual's change is taken: one sample period of
     the slowest of the sensors `ids`, at least 10 ms (shorter lags at 400 Hz were
     noise-dominated and made releases late on unseen seeds)."""
-    return max(1, round(grid_hz / min(native_hz.get(i, grid_hz) for i in ids)), round(0.01 * grid_hz))
+    return max(
+        1, round(grid_hz / min(native_hz.get(i, grid_hz) for i in ids)), round(0.01 * grid_hz)
+    )
 
 
 # The smallest full scales IMUs offer (±2 g, ±125 °/s): a repeated extreme below
@@ -125,8 +131,14 @@ MAX_GRIP_LEVER_M = 0.42
 
 
 def _lever_m(
-    t: np.ndarray, data: Grid, baton: SensorInfo, w: SensorInfo, rot: np.ndarray,
-    fit: tuple[float, float], fs: float, usable: np.ndarray | None = None,
+    t: np.ndarray,
+    data: Grid,
+    baton: SensorInfo,
+    w: SensorInfo,
+    rot: np.ndarray,
+    fit: tuple[float, float],
+    fs: float,
+    usable: np.ndarray | None = None,
 ) -> float:
     """Lever arm (m) of the rigid-body fit of baton and wrist w over the hold `fit`
     (on the `usable` samples only, as R was fitted, when enough of them are left)."""
@@ -140,7 +152,12 @@ def _lever_m(
 
 
 def grips(
-    t: np.ndarray, data: Grid, baton: SensorInfo, w: SensorInfo, start_s: float, end_s: float,
+    t: np.ndarray,
+    data: Grid,
+    baton: SensorInfo,
+    w: SensorInfo,
+    start_s: float,
+    end_s: float,
     fs: float,
 ) -> bool:
     """Whether wrist w's hand holds the baton over [start_s, end_s]: the rigid-body fit
@@ -180,18 +197,22 @@ def _sensed(giver_lever_m: float, receiver_lever_m: float) -> tuple[bool, bool]:
     return giver, receiver
 
 
-def _change_step(t: np.ndarray, change: np.ndarray, r0: int, r1: int) -> tuple[int, float]:
+def _change_step(
+    t: np.ndarray, change: np.ndarray, r0: int, r1: int, corr_n: float = 1.0
+) -> tuple[float, float]:
     """Where change[r0:r1] steps up (log fit of the trace scaled by its median) and by how much.
 
-    Returns (index of the first sample after the step, contrast): the contrast is
-    the ratio of the medians over 20 ms after and before the step, a measure
-    normalised by the noise of this very hold, whatever the sensors and rate.
+    Returns (time of the step in s, sub-sample: see timing.step_position, contrast):
+    the contrast is the ratio of the medians over 20 ms after and before the
+    step, a measure normalised by the noise of this very hold, whatever the
+    sensors and rate.  corr_n: samples over which the trace's noise is correlated.
     """
     x = change[r0:r1] / max(float(np.median(change[r0:r1])), 1e-12)
-    i = log_step(x, 0.1, rising=True)
+    pos = step_position(x, 0.1, rising=True, corr_n=corr_n)
+    i = int(np.clip(round(pos + 0.5), 1, len(x) - 1))
     n = max(3, round(0.02 / float(t[1] - t[0])))
     contrast = float(np.median(x[i : i + n])) / max(float(np.median(x[max(0, i - n) : i])), 1e-12)
-    return r0 + i, contrast
+    return position_time(t, r0 + pos), contrast
 
 
 # How far the acceleration's step may precede the gyro's and still be taken as the
@@ -217,7 +238,12 @@ LEAD_MIN_CONTRAST = 2.5
 
 
 def _release(
-    t: np.ndarray, change_acc: np.ndarray, change_gyro: np.ndarray, after_s: float, rough_rel: float
+    t: np.ndarray,
+    change_acc: np.ndarray,
+    change_gyro: np.ndarray,
+    after_s: float,
+    rough_rel: float,
+    corr_n: float = 1.0,
 ) -> tuple[float, float, float]:
     """The giver lets go: where the change of the giver's rigid-body residual steps up.
 
@@ -243,23 +269,45 @@ def _release(
     r0, r1 = _window(t, after_s + 0.025, max(rough_rel + 0.02, after_s + 0.1))
     if r1 - r0 <= 6:
         return rough_rel, 0.0, np.inf
-    k, contrast = _change_step(t, change_acc, r0, r1)
-    k_gyro, contrast_gyro = _change_step(t, change_gyro, r0, r1)
-    if float(t[k_gyro] - t[k]) > ACC_LEADS_GYRO_S[1]:
+    t_acc, contrast = _change_step(t, change_acc, r0, r1, corr_n)
+    t_gyro, contrast_gyro = _change_step(t, change_gyro, r0, r1, corr_n)
+    if t_gyro - t_acc > ACC_LEADS_GYRO_S[1]:
         # too early to be this parting (a tug in the overlap): search again near the gyro's
-        lo = max(r0, int(np.searchsorted(t, t[k_gyro] - FAR_LEAD_S)))
+        lo = max(r0, int(np.searchsorted(t, t_gyro - FAR_LEAD_S)))
         if r1 - lo > 6:
-            k, contrast = _change_step(t, change_acc, lo, r1)
+            t_acc, contrast = _change_step(t, change_acc, lo, r1, corr_n)
     # the grip force vanishes at the release, the rotations part a little later: a clear
     # acceleration step 5-30 ms before the gyro's is the same parting, seen first
     acc_leads = (
-        ACC_LEADS_GYRO_S[0] < float(t[k_gyro] - t[k]) <= ACC_LEADS_GYRO_S[1]
+        ACC_LEADS_GYRO_S[0] < t_gyro - t_acc <= ACC_LEADS_GYRO_S[1]
         and contrast >= LEAD_MIN_CONTRAST
     )
-    spread_s = abs(float(t[k_gyro] - t[k]))
-    if contrast_gyro > 2.0 * contrast and not acc_leads:
-        k = k_gyro
-    return split_time(t, k), max(contrast, contrast_gyro), spread_s
+    spread_s = abs(t_gyro - t_acc)
+    release_s = t_gyro if contrast_gyro > 2.0 * contrast and not acc_leads else t_acc
+    return release_s, max(contrast, contrast_gyro), spread_s
+
+
+# How strongly the hold models' releases are weighted by their clarity (weight
+# clarity**CLARITY_POWER): one that sees the parting twice as sharply counts 16
+# times more, equal ones count equally.
+CLARITY_POWER = 4.0
+
+
+def _weigh_holds(found: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """One release from each hold model's (time, clarity, spread): their mean
+    weighted by clarity**CLARITY_POWER, the weighted acc-gyro spread, and how far
+    the models' releases lie from that mean (s, weighted mean distance).
+
+    Taking the clearer model outright made the release flip between the two
+    models' times (12-97 ms apart) when their clarities were about equal and a
+    clock offset of a millisecond tipped the balance (session 8, skew check).
+    """
+    times = np.array([f[0] for f in found])
+    w = np.array([max(f[1], 1e-6) ** CLARITY_POWER for f in found])
+    w = w / w.sum()
+    spreads = np.array([f[2] for f in found])
+    release_s = float(np.sum(w * times))
+    return release_s, float(np.sum(w * spreads)), float(np.sum(w * np.abs(times - release_s)))
 
 
 # The give: the giver's arm held out towards the receiver before the pass.  While
@@ -300,29 +348,61 @@ def _give_fit(
     return rot, usable_or_all((t >= start_s) & (t <= end_s), usable)
 
 
-def time_handover(
+def _align_holds(
     t: np.ndarray,
     data: Grid,
     baton: SensorInfo,
-    wrists: list[SensorInfo],
-    ev: Handover,
-    cfg: DetectorConfig,
+    holds: tuple[tuple[SensorInfo, tuple[float, float] | None], ...],
     native_hz: Mapping[str, float],
-) -> Exchange | None:
-    """Grab, release and reach for a confirmed hand-over (grid data on t).
+    fs: float,
+) -> tuple[Grid, dict[str, float]]:
+    """Each wrist of `holds` (with the stretch of its hold; None: no hold to measure)
+    put on the baton's clock by the lag that hold shows (see align.py).  Returns
+    the data (a new dict: the caller's is left alone) and the lags (s) by id."""
+    out = dict(data)
+    lags: dict[str, float] = {}
+    ok_bt = _usable(data, baton.id, native_hz, fs)
+    for w, fit in holds:
+        if fit is None or w.id in lags or w.id == baton.id:
+            continue  # a hand without a sensor: its wrist is a free arm, no hold
+        ok = ok_bt & _usable(data, w.id, native_hz, fs)
+        lags[w.id] = hold_lag_s(t, data[baton.id][1], data[w.id][1], *fit, usable=ok)
+        out[w.id] = on_baton_clock(t, data[w.id], lags[w.id])
+    return out, lags
 
-    When an athlete wears sensors on both wrists, the one whose hand grips the
-    baton (rigid-body test) times that side.  native_hz: each sensor's own
-    sample rate (Hz), which sets the lag over which the residual's change is taken.
-    """
-    fs = cfg.grid_rate_hz
-    acc_bt, gyro_bt, _ = data[baton.id]
-    fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
-    fit_b = (ev.receiver_first_s - 0.5 * cfg.window_s, float(t[-1]))
-    wa = _gripping_wrist(t, data, baton, wrists, ev.giver_wrist, fit_a, fs)
-    wb = _gripping_wrist(t, data, baton, wrists, ev.receiver_wrist, fit_b, fs)
-    acc_a, gyro_a, _ = data[wa.id]
-    acc_b, gyro_b, _ = data[wb.id]
+
+@dataclass(frozen=True, slots=True)
+class _Holds:
+    """The two holds of a pass on one set of grid data: usable samples, mount
+    rotations, couplings, whether each hand carries a sensor, and where the gyro
+    residuals step (rough grab and release, s)."""
+
+    ok_a: np.ndarray
+    ok_b: np.ndarray
+    rot_a: np.ndarray
+    rot_b: np.ndarray
+    kappa_a: float
+    kappa_b: float
+    giver_sensed: bool
+    receiver_sensed: bool
+    rough_grab: float
+    rough_rel: float
+
+
+def _holds(
+    t: np.ndarray,
+    data: Grid,
+    baton: SensorInfo,
+    wa: SensorInfo,
+    wb: SensorInfo,
+    fits: tuple[tuple[float, float], tuple[float, float]],
+    ev: Handover,
+    native_hz: Mapping[str, float],
+    fs: float,
+) -> _Holds | None:
+    fit_a, fit_b = fits
+    gyro_bt = data[baton.id][1]
+    gyro_a, gyro_b = data[wa.id][1], data[wb.id][1]
     ok_bt = _usable(data, baton.id, native_hz, fs)
     ok_a = ok_bt & _usable(data, wa.id, native_hz, fs)
     ok_b = ok_bt & _usable(data, wb.id, native_hz, fs)
@@ -346,6 +426,63 @@ def time_handover(
     rough_grab = split_time(t, j0 + log_step(e_b[j0:j1], 0.02, False)) if j1 - j0 > 4 else anchor
     if not giver_sensed:
         rough_rel = max(rough_rel, rough_grab)
+    return _Holds(ok_a, ok_b, rot_a, rot_b, kappa_a, kappa_b, giver_sensed, receiver_sensed,
+                  rough_grab, rough_rel)  # fmt: skip
+
+
+# The giver's clock lag is measured on its hold alone, up to this long before the
+# pass (s, before the rough grab or release, whichever is first).  Fitted over the
+# whole hold the tracker saw, which reaches into the pass, it came out 2-5 ms early
+# on 16 simulated passes (session 8).  The receiver's is not measured: in the data
+# a pass is timed on (up to 80 ms after the receiver's hold is confirmed) its only
+# hold is the overlap, and a lag fitted there made the suite's grab p95 at >= 200 Hz
+# 6.3 -> 23.4 ms (the wrist's jolt no longer met the baton's collision).  The grab is
+# a jolt of the light baton, timed on the baton's clock either way.
+LAG_CLEAR_OF_PASS_S = 0.05
+
+
+def time_handover(
+    t: np.ndarray,
+    data: Grid,
+    baton: SensorInfo,
+    wrists: list[SensorInfo],
+    ev: Handover,
+    cfg: DetectorConfig,
+    native_hz: Mapping[str, float],
+) -> Exchange | None:
+    """Grab, release and reach for a confirmed hand-over (grid data on t).
+
+    When an athlete wears sensors on both wrists, the one whose hand grips the
+    baton (rigid-body test) times that side.  The giver's wrist data are put on
+    the baton's clock first (align.py) so that its rigid-body residuals hold
+    whatever the two sensors' clock offsets; the grab is on the baton's clock and
+    the release on the giver's wrist's (each as mapped onto the host clock).
+    native_hz: each sensor's own sample rate (Hz), which sets the lag over which
+    the residual's change is taken.
+    """
+    fs = cfg.grid_rate_hz
+    acc_bt, gyro_bt, _ = data[baton.id]
+    fit_a = (ev.giver_last_s - cfg.window_s - 0.8, ev.giver_last_s)
+    fit_b = (ev.receiver_first_s - 0.5 * cfg.window_s, float(t[-1]))
+    wa = _gripping_wrist(t, data, baton, wrists, ev.giver_wrist, fit_a, fs)
+    wb = _gripping_wrist(t, data, baton, wrists, ev.receiver_wrist, fit_b, fs)
+    rough = _holds(t, data, baton, wa, wb, (fit_a, fit_b), ev, native_hz, fs)
+    if rough is None:
+        return None
+    first = min(rough.rough_grab, rough.rough_rel)
+    # the giver's wrist onto the baton's clock, by the lag its hold before the pass shows
+    data, lags = _align_holds(t, data, baton, (
+        (wa, (fit_a[0], first - LAG_CLEAR_OF_PASS_S) if rough.giver_sensed else None),
+    ), native_hz, fs)  # fmt: skip
+    h = _holds(t, data, baton, wa, wb, (fit_a, fit_b), ev, native_hz, fs)
+    if h is None:
+        return None
+    acc_a, gyro_a, _ = data[wa.id]
+    acc_b, gyro_b, _ = data[wb.id]
+    ok_a, ok_b, rot_a, rot_b = h.ok_a, h.ok_b, h.rot_a, h.rot_b
+    kappa_a, kappa_b = h.kappa_a, h.kappa_b
+    giver_sensed, receiver_sensed = h.giver_sensed, h.receiver_sensed
+    rough_grab, rough_rel = h.rough_grab, h.rough_rel
     # the giver's hold, two ways: R from the long hold and r up to the pass, or both
     # from the give (the arm held out before the pass, where the wrist stops flexing)
     lag_n = _lag_n(native_hz, (baton.id, wa.id), fs)
@@ -382,12 +519,17 @@ def time_handover(
     # the release by ~0.05-0.12 s): on 12 mixed_rates seeds, releases off by > 25 ms
     # went 9 -> 6 of 48 (0.3 s: 8; from the free arm's grab they were 100-300 ms off)
     after_s = grab_s if receiver_sensed else rough_rel - 0.15
-    # of the hold models, the one under which the parting stands out most (the first on ties)
-    release_s, _, spread_s = max(
-        (_release(t, ca, cg, after_s, rough_rel) for ca, cg in changes), key=lambda rc: rc[1]
+    release_s, spread_s, apart_s = _weigh_holds(
+        [_release(t, ca, cg, after_s, rough_rel, lag_n) for ca, cg in changes]
     )
+    # the release shows in the giver's hand moving on its own: back on its wrist's clock
+    # (the grab, a jolt of the light baton, stays on the baton's), so that neither
+    # time depends to first order on how well the lag was measured
+    release_s += lags.get(wa.id, 0.0)
     grab_pm = grab_pm_ms(grab_how, native_hz.get(wb.id, fs), fs)
-    release_pm = release_pm_ms(spread_s, min(native_hz.get(i, fs) for i in (baton.id, wa.id)), fs)
+    release_pm = release_pm_ms(
+        spread_s, min(native_hz.get(i, fs) for i in (baton.id, wa.id)), fs, apart_s
+    )
     unsensed = tuple(
         role for role, ok in (("giver", giver_sensed), ("receiver", receiver_sensed)) if not ok
     )
@@ -407,6 +549,7 @@ def time_handover(
         technique=technique,
         confidence=confidence(min(kappa_a, kappa_b), grab_pm, release_pm),
         extra={"rough_grab_s": rough_grab, "rough_release_s": rough_rel}
+        | {"clock_lag_ms": {sid: round(1e3 * lag, 2) for sid, lag in lags.items()}}
         | ({"unsensed_hands": list(unsensed)} if unsensed else {})
         | uncertainty_extra(grab_pm, release_pm),
     )
@@ -468,8 +611,8 @@ def time_fall(
         # ms (earlier steps are the giver whipping the baton into the pass, still held)
         r0, r1 = _window(t, max(rough - 0.15, drop_s - 0.05), min(rough + 0.05, drop_s + 0.02))
         if r1 - r0 > 6:
-            k, _ = _change_step(t, residual_change(v_a, lag_n), r0, r1)
-            release_s = min(drop_s, split_time(t, k))
+            step_s, _ = _change_step(t, residual_change(v_a, lag_n), r0, r1, lag_n)
+            release_s = min(drop_s, step_s)
     j = _intended_receiver(t, data, wrists, wa, drop_s)
     wb = wrists[j] if j is not None else None
     grab_s = None

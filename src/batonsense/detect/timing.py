@@ -93,6 +93,20 @@ def common_impulse(
     return float(0.5 * (t_s[i - 1] + t_s[i])) if i > 0 else float(t_s[i])
 
 
+def _step_sse(y: np.ndarray, rising: bool) -> np.ndarray:
+    """Two-segment least squares of y split before each i in 1..n-1 (inf where the
+    step goes the other way)."""
+    n = y.shape[0]
+    cs, cs2 = np.cumsum(y), np.cumsum(y**2)
+    i = np.arange(1, n)
+    n1, n2 = i, n - i
+    s1, s2 = cs[i - 1], cs[-1] - cs[i - 1]
+    q1, q2 = cs2[i - 1], cs2[-1] - cs2[i - 1]
+    sse = np.maximum((q1 - s1**2 / n1) + (q2 - s2**2 / n2), 0.0)
+    up = s2 / n2 > s1 / n1
+    return np.where(up == rising, sse, np.inf)
+
+
 def log_step(x: np.ndarray, floor: float, rising: bool) -> int:
     """Index where log(x + floor) steps up (rising) or down: two-segment least squares.
 
@@ -104,17 +118,55 @@ def log_step(x: np.ndarray, floor: float, rising: bool) -> int:
     n = y.shape[0]
     if n < 3:
         return max(1, n // 2)
-    cs, cs2 = np.cumsum(y), np.cumsum(y**2)
-    i = np.arange(1, n)
-    n1, n2 = i, n - i
-    s1, s2 = cs[i - 1], cs[-1] - cs[i - 1]
-    q1, q2 = cs2[i - 1], cs2[-1] - cs2[i - 1]
-    sse = (q1 - s1**2 / n1) + (q2 - s2**2 / n2)
-    up = s2 / n2 > s1 / n1
-    sse = np.where(up == rising, sse, np.inf)
+    sse = _step_sse(y, rising)
     if not np.isfinite(sse).any():
         return max(1, n // 2)
-    return int(i[np.argmin(sse)])
+    return int(1 + np.argmin(sse))
+
+
+# Half-width (samples, at least) of the stretch around a step over which its
+# sub-sample position is measured by the area of the rise.
+STEP_AREA_HALF_N = 3
+
+
+def step_position(x: np.ndarray, floor: float, rising: bool, corr_n: float = 1.0) -> float:
+    """Where log(x + floor) steps (as log_step), as a continuous position in samples.
+
+    A step between samples i-1 and i is at position i - 0.5 (log_step's index i).
+    The split alone moves in whole samples: a clock offset of a fraction of a
+    sample either leaves it or moves it a whole grid step (2.5 ms at 400 Hz).
+    The position within the rise is measured by its area instead: with the
+    mean levels a before and b after the split, each sample within a few samples
+    of it (at least corr_n, the samples over which the trace's noise is
+    correlated: a change over lag_n samples rises over lag_n samples) adds its
+    share (y - a)/(b - a), clipped to [0, 1], of being past the step.  For an
+    ideal step that is the split itself; a shift of the data by a fraction of a
+    sample moves it by that fraction.
+
+    Tried and dropped (session 8): the posterior mean over all splits, weighted
+    by each split's likelihood with the noise measured from the best split's own
+    residuals.  On the log of a change trace the noise is heavy-tailed, the
+    posterior broad, and the mean fell between competing steps: release |error|
+    median 2.1 -> 2.9 ms on 79 passes of tuning seeds.
+    """
+    y = np.log(np.asarray(x, dtype=float) + floor)
+    n = y.shape[0]
+    i = log_step(x, floor, rising)
+    if n < 3:
+        return i - 0.5
+    a, b = float(np.mean(y[:i])), float(np.mean(y[i:]))
+    if abs(b - a) < 1e-9:
+        return i - 0.5
+    half = max(STEP_AREA_HALF_N, int(np.ceil(corr_n)))
+    lo, hi = max(0, i - half), min(n, i + half)
+    share = np.clip((y[lo:hi] - a) / (b - a), 0.0, 1.0)
+    return float(hi - np.sum(share) - 0.5)
+
+
+def position_time(t: np.ndarray, pos: float) -> float:
+    """Time (s) at a continuous sample position of t (a step between samples i-1 and i
+    is at position i - 0.5, the midpoint)."""
+    return float(np.interp(pos, np.arange(t.shape[0]), t))
 
 
 def jerk(acc: np.ndarray, rate_hz: float) -> np.ndarray:

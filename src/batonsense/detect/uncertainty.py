@@ -25,12 +25,16 @@ def grab_pm_ms(how: str, wrist_hz: float, grid_hz: float) -> float:
     return max(sample_ms, GRAB_PM_MS.get(how, sample_ms))
 
 
-def release_pm_ms(spread_s: float, slowest_hz: float, grid_hz: float) -> float:
-    """Uncertainty (± ms) of a release whose acc and gyro steps lie spread_s apart."""
+def release_pm_ms(
+    spread_s: float, slowest_hz: float, grid_hz: float, models_apart_s: float = 0.0
+) -> float:
+    """Uncertainty (± ms) of a release whose acc and gyro steps lie spread_s apart and
+    whose hold models' releases lie models_apart_s (weighted mean) from the one given."""
     sample_ms = 1e3 / min(slowest_hz, grid_hz)
     if not np.isfinite(spread_s):
         return 100.0
-    return max(sample_ms, 1e3 * spread_s if spread_s > RELEASE_SPREAD_OK_S else sample_ms)
+    steps_ms = 1e3 * spread_s if spread_s > RELEASE_SPREAD_OK_S else sample_ms
+    return max(sample_ms, steps_ms, 1e3 * models_apart_s)
 
 
 def confidence(kappa: float, *pm_ms: float | None) -> float:
