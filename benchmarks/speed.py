@@ -137,7 +137,13 @@ def build_recording(scenario: str, duration_s: float, rate_hz: float, budget_s: 
 
     probe_s = min(60.0, duration_s)
     t0 = time.perf_counter()
-    probe = simulate(scenario, seed=0, duration_s=probe_s, rate_hz=rate_hz).recording
+    try:
+        probe = simulate(scenario, seed=0, duration_s=probe_s, rate_hz=rate_hz).recording
+        how = f"duration_s={probe_s:g}"
+    except TypeError:  # an exchange scenario: sized by its reps (~50 s each), tiled
+        probe = simulate(scenario, seed=0, n_reps=2, rate_hz=rate_hz).recording
+        probe_s = probe.end_s - probe.start_s
+        how, budget_s = "n_reps=2", -1.0
     per_s = (time.perf_counter() - t0) / probe_s
     if per_s * duration_s <= budget_s:
         t0 = time.perf_counter()
@@ -157,8 +163,9 @@ def build_recording(scenario: str, duration_s: float, rate_hz: float, budget_s: 
             np.concatenate([s.gyro_radps] * k)[keep],
         )
     rec = Recording(probe.sensors, streams, probe.clock)
-    return rec, (f"{k} tiles of simulate({scenario!r}, duration_s={probe_s:g}, rate_hz={rate_hz:g}) "
-                 f"(full simulation projected at {per_s * duration_s:.0f} s > budget {budget_s:g} s)")
+    why = ("an exchange scenario is sized by reps, not duration" if budget_s < 0 else
+           f"full simulation projected at {per_s * duration_s:.0f} s > budget {budget_s:g} s")
+    return rec, f"{k} tiles of simulate({scenario!r}, {how}, rate_hz={rate_hz:g}) ({why})"
 
 
 def main(argv: list[str] | None = None) -> int:
