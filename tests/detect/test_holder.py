@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from batonsense.detect.config import HolderConfig
 from batonsense.detect.frames import FrameFeatures
 from batonsense.detect.holder import Handover, HolderTracker
 
@@ -42,7 +43,7 @@ def test_a_gap_in_the_holders_stream_does_not_hand_the_baton_on() -> None:
 def test_without_the_rule_the_same_gap_would_make_two_false_passes() -> None:
     kappa, valid = _in_step(200)
     valid[100:125, 0] = False
-    tracker = HolderTracker(["ANA", "BEA"], blind_max_s=0.0)
+    tracker = HolderTracker(["ANA", "BEA"], HolderConfig(blind_max_s=0.0))
     events = tracker.update(_frames(kappa, valid), HOP_S)
     assert [type(e) for e in events] == [Handover, Handover]
 
@@ -58,7 +59,7 @@ def test_a_holder_sensor_gone_for_longer_lets_a_real_pass_through() -> None:
     assert len(events) == 1 and isinstance(events[0], Handover)
     assert (events[0].giver_wrist, events[0].receiver_wrist) == (0, 1)
     # taken over once the outage is longer than blind_max_s (at 2.58 s), not at 2.0 s
-    assert events[0].receiver_first_s >= 79 * HOP_S + tracker.blind_max_s - 1e-9
+    assert events[0].receiver_first_s >= 79 * HOP_S + tracker.config.blind_max_s - 1e-9
 
 
 def _slowing_side_by_side(energy_radps2: float) -> FrameFeatures:

@@ -17,28 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
+from batonsense.detect.config import DEFAULT, AlignConfig
 from batonsense.detect.coupling import kabsch_rotation
-
-# Largest offset between two sensors' mapped clocks looked for (s): delivery
-# floors (1-3 ms), anti-alias group delays (half a sample: 5 ms at 100 Hz) and the
-# clock fit's own error stay within it.  The fit is clamped to it (not dropped
-# beyond it, so that the shift stays continuous in the data).
-MAX_LAG_S = 0.012
-# Fewest hold samples, and the least rotation over them (mean |ω|², rad²/s²),
-# for the lag to be measured at all: a still hand shows no timing.
-MIN_LAG_N = 40
-MIN_LAG_ENERGY_RADPS2 = 0.5
-# The lag is fitted on the gyros less their running mean over this long (s).  The
-# arm swing (~2 Hz) turns the hand against the forearm's sensor with a phase of its
-# own (the wrist flexes and the forearm pronates out of step with the shoulder),
-# which the full signals read as a lag of the wrist: on 4 simulated recordings the
-# giver's fitted lag was 2.0-3.4 ms early against the sensors' true offsets
-# (std 0.8-1.5 ms).  What is left above ~20 Hz (each foot strike's shock, the
-# swing's turning points) passes through the grip as through one body: 0.6-1.3 ms
-# early (std 0.4-1.1 ms); 25 ms: 0.8-2.1; 100 ms: 0.7-1.6 (session 8).
-LAG_HIGHPASS_S = 0.05
-# Gauss-Newton steps; each re-interpolates the wrist at the lag found so far.
-LAG_ITERATIONS = 4
 
 
 def _shift(t: np.ndarray, x: np.ndarray, lag_s: float) -> np.ndarray:
@@ -53,29 +33,30 @@ def hold_lag_s(
     start_s: float,
     end_s: float,
     usable: np.ndarray | None = None,
+    cfg: AlignConfig = DEFAULT.align,
 ) -> float:
     """How far the wrist's mapped clock runs behind the baton's over a hold (s).
 
     The lag δ minimising Σ|ω_b(t) − R ω_w(t + δ)|² over the hold, with R the
     Kabsch rotation at that lag, by Gauss-Newton on the linearised residual
     (ω_w(t + δ + ε) ≈ ω_w(t + δ) + ε ω̇_w), on the gyros less their running
-    mean over LAG_HIGHPASS_S: sub-sample, and measured on the hold's own
-    motion; clamped to ±MAX_LAG_S.  0 when the hold is too short or
-    too still to show it.
+    mean over cfg.highpass_s: sub-sample, and measured on the hold's own
+    motion; clamped to ±cfg.max_lag_s.  0 when the hold is too short or
+    too still to show it (see config.AlignConfig).
     """
     sel = (t >= start_s) & (t <= end_s)
     if usable is not None:
         sel &= usable
-    if np.count_nonzero(sel) < MIN_LAG_N or t.shape[0] < 3:
+    if np.count_nonzero(sel) < cfg.min_lag_n or t.shape[0] < 3:
         return 0.0
-    if float(np.mean(np.sum(gyro_b[sel] ** 2, axis=1))) < MIN_LAG_ENERGY_RADPS2:
+    if float(np.mean(np.sum(gyro_b[sel] ** 2, axis=1))) < cfg.min_lag_energy_radps2:
         return 0.0
     dt = float(t[1] - t[0])
-    n = max(3, round(LAG_HIGHPASS_S / dt))
+    n = max(3, round(cfg.highpass_s / dt))
     gyro_b = gyro_b - uniform_filter1d(gyro_b, n, axis=0, mode="nearest")
     gyro_w = gyro_w - uniform_filter1d(gyro_w, n, axis=0, mode="nearest")
     lag = 0.0
-    for _ in range(LAG_ITERATIONS):
+    for _ in range(cfg.iterations):
         w = _shift(t, gyro_w, lag)
         rot, _ = kabsch_rotation(gyro_b[sel], w[sel])
         d = np.gradient(w, dt, axis=0)[sel] @ rot.T
@@ -83,7 +64,7 @@ def hold_lag_s(
         den = float(np.sum(d * d))
         if den <= 0.0:
             return 0.0
-        lag = float(np.clip(lag + float(np.sum(r * d)) / den, -MAX_LAG_S, MAX_LAG_S))
+        lag = float(np.clip(lag + float(np.sum(r * d)) / den, -cfg.max_lag_s, cfg.max_lag_s))
     return lag
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from batonsense.detect.config import DEFAULT
+
 
 def _best_trace(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """max over proper rotations R of trace(R H) for H (...,3,3); returns (trace, R)."""
@@ -101,6 +103,7 @@ def rolling_parting(
     lag_n: int,
     recent_n: int,
     sums: Sums | None = None,
+    min_fit_sq_radps2: float = DEFAULT.frames.parting_min_fit_radps2,
 ) -> np.ndarray:
     """How much the last recent_n samples break the rigid relation of the hold before them.
 
@@ -125,5 +128,5 @@ def rolling_parting(
     res_fit = (eb[hi_f] - eb[lo_f]) + (ew[hi_f] - ew[lo_f]) - 2.0 * trace_f
     per_fit = np.maximum(res_fit, 0.0) / np.maximum(hi_f - lo_f, 1)
     per_recent = _window_sq_residual(gyro_b, gyro_w, rot, hi, recent_n) / np.maximum(hi - lo, 1)
-    # a floor of (0.01 rad/s)² per sample: a fit on a baton at rest is not a hold
-    return per_recent / np.maximum(per_fit, 1e-4)
+    # a floor per sample: a fit on a baton at rest is not a hold
+    return per_recent / np.maximum(per_fit, min_fit_sq_radps2)

@@ -13,34 +13,16 @@ that saw the fall), so latency after the release is bounded.  Offline:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 
+from batonsense.detect.config import DetectorConfig
 from batonsense.detect.frames import frame_features
 from batonsense.detect.grid import make_grid, resample
 from batonsense.detect.handover import grips, time_fall, time_handover
 from batonsense.detect.holder import Fall, Handover, HolderTracker
 from batonsense.model import Exchange, Recording, Role, SensorInfo, SensorStream
-
-
-@dataclass(frozen=True, slots=True)
-class DetectorConfig:
-    """Detector parameters, in physical units."""
-
-    grid_rate_hz: float = 400.0
-    hop_s: float = 0.02
-    window_s: float = 0.4
-    fast_window_s: float = 0.2
-    parting_fit_s: float = 0.6
-    parting_lag_s: float = 0.15
-    parting_recent_s: float = 0.04
-    lookahead_s: float = 0.08
-    fall_lookahead_s: float = 0.0
-    context_s: float = 3.5
-    keep_s: float = 12.0
-    stale_s: float = 1.0
-    max_batch_s: float = 30.0
 
 
 class _Buffer:
@@ -94,7 +76,7 @@ class ExchangeDetector:
         self.sensors = tuple(sensors)
         self.baton = next(s for s in self.sensors if s.role is Role.BATON)
         self.wrists = [s for s in self.sensors if s.role is Role.WRIST]
-        self.tracker = HolderTracker([str(w.athlete) for w in self.wrists])
+        self.tracker = HolderTracker([str(w.athlete) for w in self.wrists], self.config.holder)
         self._buf = {s.id: _Buffer() for s in self.sensors}
         for s in self.sensors:
             self._buf[s.id].sensor_id = s.id
@@ -167,7 +149,7 @@ class ExchangeDetector:
     def _grid(self, start_s: float, end_s: float):
         cfg = self.config
         t = make_grid(start_s, end_s + 1e-9, cfg.grid_rate_hz)
-        data = {sid: resample(b.stream(), t) for sid, b in self._buf.items()}
+        data = {sid: resample(b.stream(), t, cfg.grid.max_gap_s) for sid, b in self._buf.items()}
         return t, data
 
     def _frames(self, k0: int, k1: int) -> None:
@@ -189,16 +171,12 @@ class ExchangeDetector:
             [data[w.id][2] for w in self.wrists],
             idx,
             grid_rate_hz=cfg.grid_rate_hz,
-            window_s=cfg.window_s,
-            fast_window_s=cfg.fast_window_s,
-            parting_fit_s=cfg.parting_fit_s,
-            parting_lag_s=cfg.parting_lag_s,
-            parting_recent_s=cfg.parting_recent_s,
+            cfg=cfg.frames,
         )
         baton, wrists, fs, win_s = self.baton, self.wrists, cfg.grid_rate_hz, cfg.fast_window_s
 
         def grip(t_s: float, w: int) -> bool:
-            return grips(t, data, baton, wrists[w], t_s - win_s, t_s, fs)
+            return grips(t, data, baton, wrists[w], t_s - win_s, t_s, fs, cfg.sensors)
 
         self._pending.extend(self.tracker.update(ff, cfg.hop_s, grip))
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from batonsense.detect.config import DEFAULT, FramesConfig
 from batonsense.detect.coupling import rolling_coupling, rolling_parting, running_sums
 from batonsense.model import GRAVITY_MPS2
 
@@ -59,29 +60,20 @@ def frame_features(
     frame_idx: np.ndarray,
     *,
     grid_rate_hz: float,
-    window_s: float,
-    still_gyro_radps: float = 0.15,
-    still_acc_mps2: float = 0.6,
-    free_fall_g: float = 0.2,
-    free_fall_min_s: float = 0.2,
-    spin_radius_m: float = 0.15,
-    max_spin_g: float = 0.25,
-    fast_window_s: float = 0.2,
-    parting_fit_s: float = 0.6,
-    parting_lag_s: float = 0.15,
-    parting_recent_s: float = 0.04,
+    cfg: FramesConfig = DEFAULT.frames,
 ) -> FrameFeatures:
-    """Features at grid indices frame_idx (each frame ends at that grid point)."""
-    win_n = max(2, round(window_s * grid_rate_hz))
+    """Features at grid indices frame_idx (each frame ends at that grid point); the
+    windows and thresholds are `cfg`'s (see config.FramesConfig)."""
+    win_n = max(2, round(cfg.window_s * grid_rate_hz))
     n_w = len(wrist_gyros)
     f = frame_idx.shape[0]
     kappa = np.zeros((f, n_w))
     kappa_fast = np.zeros((f, n_w))
     parting = np.zeros((f, n_w))
-    fast_n = max(2, round(fast_window_s * grid_rate_hz))
-    fit_n = max(2, round(parting_fit_s * grid_rate_hz))
-    lag_n = round(parting_lag_s * grid_rate_hz)
-    recent_n = max(2, round(parting_recent_s * grid_rate_hz))
+    fast_n = max(2, round(cfg.fast_window_s * grid_rate_hz))
+    fit_n = max(2, round(cfg.parting_fit_s * grid_rate_hz))
+    lag_n = round(cfg.parting_lag_s * grid_rate_hz)
+    recent_n = max(2, round(cfg.parting_recent_s * grid_rate_hz))
     valid = np.zeros((f, n_w), dtype=bool)
     bad_b = _rolling_sum((~baton_valid).astype(float), win_n, frame_idx) > 0
     energy_b = np.zeros(f)
@@ -91,7 +83,14 @@ def frame_features(
         kappa[:, j] = k
         kappa_fast[:, j] = rolling_coupling(baton_gyro, gw, fast_n, frame_idx, sums)[0]
         parting[:, j] = rolling_parting(
-            baton_gyro, gw, frame_idx, fit_n=fit_n, lag_n=lag_n, recent_n=recent_n, sums=sums
+            baton_gyro,
+            gw,
+            frame_idx,
+            fit_n=fit_n,
+            lag_n=lag_n,
+            recent_n=recent_n,
+            sums=sums,
+            min_fit_sq_radps2=cfg.parting_min_fit_radps2,
         )
         # the fit looks further back than the window: without data all along
         # (the stream's start, a gap) it fits padding, not a hold
@@ -104,16 +103,15 @@ def frame_features(
     # still: no rotation and constant specific force of ~1 g over the window
     gyro_mag = np.linalg.norm(baton_gyro, axis=1)
     acc_mag = np.linalg.norm(baton_acc, axis=1)
-    moving = (gyro_mag > still_gyro_radps) | (np.abs(acc_mag - GRAVITY_MPS2) > still_acc_mps2)
+    moving = (gyro_mag > cfg.still_gyro_radps) | (
+        np.abs(acc_mag - GRAVITY_MPS2) > cfg.still_acc_mps2
+    )
     baton_still = (_rolling_sum(moving.astype(float), win_n, frame_idx) == 0) & ~bad_b
-    # free fall: |f| below threshold for free_fall_min_s ending inside the hop.  A
-    # spinning baton's sensor sits off the centre of mass and reads the centripetal
-    # ω²r even in free fall, hence the allowance.  A hand can pull the baton down
-    # at 1 g only briefly (a quick put-down stays near 0 g for < 0.15 s); a fall
-    # from hand height (>= 0.5 m) lasts > 0.3 s.
-    spin = np.minimum(spin_radius_m * gyro_mag**2, max_spin_g * GRAVITY_MPS2)
-    low = (acc_mag < free_fall_g * GRAVITY_MPS2 + spin) & baton_valid
-    ff_n = max(2, round(free_fall_min_s * grid_rate_hz))
+    # free fall: |f| below threshold for cfg.free_fall_min_s ending inside the hop, with an
+    # allowance for the centripetal ω²r of a spinning baton (see FramesConfig)
+    spin = np.minimum(cfg.spin_radius_m * gyro_mag**2, cfg.max_spin_g * GRAVITY_MPS2)
+    low = (acc_mag < cfg.free_fall_g * GRAVITY_MPS2 + spin) & baton_valid
+    ff_n = max(2, round(cfg.free_fall_min_s * grid_rate_hz))
     run = _rolling_sum(low.astype(float), ff_n, np.arange(low.shape[0])) >= ff_n
     run_cs = np.concatenate([[0], np.cumsum(run)])
     hop_n = int(np.median(np.diff(frame_idx))) if f > 1 else win_n

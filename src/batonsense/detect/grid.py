@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from batonsense.detect.config import DEFAULT
 from batonsense.model import SensorStream
 
 
@@ -24,7 +25,7 @@ def make_grid(start_s: float, end_s: float, rate_hz: float) -> np.ndarray:
 
 
 def resample(
-    stream: SensorStream, t_grid: np.ndarray, max_gap_s: float = 0.12
+    stream: SensorStream, t_grid: np.ndarray, max_gap_s: float = DEFAULT.grid.max_gap_s
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Linear interpolation of acc and gyro onto t_grid.
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from batonsense.detect.config import HolderConfig
 from batonsense.detect.frames import FrameFeatures
 
 
@@ -37,57 +38,22 @@ class Fall:
 
 @dataclass(slots=True)
 class HolderTracker:
-    """Causal state machine over frames.  Parameters are physical, not tuned per sensor.
+    """Causal state machine over frames.  Its parameters (`HolderConfig`, with what each
+    means and where its value comes from) are physical, not tuned per sensor.
 
-    min_energy_radps2: below this mean |ω|² the baton barely rotates and coupling says nothing.
-    min_switch_energy_radps2: a *new* athlete takes over only while the baton rotates at
-    least this much (RMS 1.4 rad/s).  A pass at a run swings it far more (396 simulated
-    hand-overs: at least 3.8, median 63 (rad/s)²); two runners slowing to a stop side by
-    side sway the baton and both wrists alike, and at 0.6 one read as a pass.
-    kappa_on: coupling needed to call a wrist the holder; margin: lead over other athletes.
-    kappa_switch: coupling a *new* athlete needs to take over from the holder: the
-    gripping hand reaches ~0.99, while the holder's free arm (a near-mirror swing)
-    and a team-mate running in step reach 0.85-0.95.
-    blind_max_s: while the holder's own wrist has no data (lost packets: the window
-    misses samples), nobody takes over for up to this long.  Two athletes walking
-    in step can couple 0.98 with the baton; only the holder's 0.99 beside it tells
-    them apart, so a gap in the holder's stream must not hand the baton on.  A
-    sensor gone for longer (disconnected) no longer blocks a real hand-over.
-    parting_min, fast_confirm_s: the quick take-over.  The long window's κ shows
-    the giver letting go only 130-320 ms after the release (the hand and the
-    baton rotate apart slowly, and a window refits its rotation), too late for
-    live feedback.  So a new athlete also takes over when, for fast_confirm_s,
-    their wrist couples ≥ kappa_switch over the short window (the hand holds the
-    baton) *and* the holder's wrist breaks the rigid relation of its own hold
-    (`FrameFeatures.parting` ≥ parting_min: mean squared gyro residual 9× the
-    hold's, i.e. 3× in amplitude).  Neither alone says "passed": a runner
-    carrying the baton breaks their own fit at times (up to 100× at a hard
-    arm swing), and a team-mate in step couples 0.97 over 0.2 s now and then.
-    On 67 simulated passes the pair is met a median 69 ms and at most 126 ms
-    (p95) after the release, never before it.  Also needed: the baton turning
-    at ≥ quick_min_energy_radps2 (at a walk κ over 0.2 s says little), the
-    holder told apart from everyone (the margin) within quick_fresh_s, and
-    the `grips` test of the update() call (the accelerometers agree that the
-    new hand holds the baton).  The previous holder cannot take the baton
-    straight back (their long-window κ stays high for a while).  See
-    docs/detection.md, "Quick take-over".
+    A wrist is the holder when the baton rotates, its coupling κ is high and it
+    leads every other athlete's wrists.  A new athlete takes over after a
+    confirmed run of frames, or sooner by the quick take-over: their wrist
+    couples like a grip over the short window *and* the holder's wrist breaks
+    the rigid relation of its own hold, the baton turning, the holder told apart
+    from everyone recently, and the `grips` test of the update() call (the
+    accelerometers agree that the new hand holds the baton).  The previous
+    holder cannot take the baton straight back (their long-window κ stays high
+    for a while).  See docs/detection.md, "Quick take-over".
     """
 
     athletes: list[str]
-    min_energy_radps2: float = 0.5
-    min_switch_energy_radps2: float = 2.0
-    kappa_on: float = 0.8
-    kappa_switch: float = 0.97
-    margin: float = 0.08
-    confirm_s: float = 0.1
-    max_transition_s: float = 1.6
-    min_hold_s: float = 0.4
-    drop_window_s: float = 1.2
-    blind_max_s: float = 1.0
-    parting_min: float = 9.0
-    fast_confirm_s: float = 0.04
-    quick_fresh_s: float = 2.0
-    quick_min_energy_radps2: float = 5.0
+    config: HolderConfig = field(default_factory=HolderConfig)
     holder: str | None = None
     holder_wrist: int = -1
     hold_start_s: float = 0.0
@@ -106,24 +72,24 @@ class HolderTracker:
     events: list[Handover | Fall] = field(default_factory=list)
 
     def _candidate(self, kappa: np.ndarray, valid: np.ndarray, energy: float) -> int:
-        if energy < self.min_energy_radps2 or kappa.size == 0:
+        if energy < self.config.min_energy_radps2 or kappa.size == 0:
             return -1
         k = np.where(valid, kappa, -1.0)
         best = int(np.argmax(k))
-        if k[best] < self.kappa_on:
+        if k[best] < self.config.kappa_on:
             return -1
         others = [k[j] for j in range(len(k)) if self.athletes[j] != self.athletes[best]]
-        if others and k[best] - max(others) < self.margin:
+        if others and k[best] - max(others) < self.config.margin:
             return -1
         return best
 
     def _holder_on_top(self, kappa: np.ndarray, valid: np.ndarray, energy: float) -> bool:
         """The holder's athlete couples best (κ ≥ kappa_on), if without the margin."""
-        if self.holder is None or energy < self.min_energy_radps2 or kappa.size == 0:
+        if self.holder is None or energy < self.config.min_energy_radps2 or kappa.size == 0:
             return False
         k = np.where(valid, kappa, -1.0)
         best = int(np.argmax(k))
-        return self.athletes[best] == self.holder and k[best] >= self.kappa_on
+        return self.athletes[best] == self.holder and k[best] >= self.config.kappa_on
 
     def update(
         self,
@@ -138,8 +104,8 @@ class HolderTracker:
         take-over needs it.  Without it, quick take-overs are off.
         """
         out: list[Handover | Fall] = []
-        confirm_n = max(1, round(self.confirm_s / hop_s))
-        fast_n = max(1, round(self.fast_confirm_s / hop_s))
+        confirm_n = max(1, round(self.config.confirm_s / hop_s))
+        fast_n = max(1, round(self.config.fast_confirm_s / hop_s))
         for i in range(ff.t_s.shape[0]):
             t = float(ff.t_s[i])
             if ff.baton_still[i]:
@@ -165,7 +131,10 @@ class HolderTracker:
                 continue
             if blind or (
                 self.holder is not None
-                and (ff.kappa[i, w] < self.kappa_switch or energy < self.min_switch_energy_radps2)
+                and (
+                    ff.kappa[i, w] < self.config.kappa_switch
+                    or energy < self.config.min_switch_energy_radps2
+                )
             ):
                 continue
             ev = self._count_candidate(t, w, hop_s, confirm_n)
@@ -180,19 +149,19 @@ class HolderTracker:
         Not while the holder's wrist has a gap in its data (as the long path)."""
         if ff.kappa_fast is None or ff.parting is None or self.holder is None:
             return -1
-        if float(ff.t_s[i]) - self.last_held_s > self.quick_fresh_s:
+        if float(ff.t_s[i]) - self.last_held_s > self.config.quick_fresh_s:
             return -1
         h = self.holder_wrist
-        if energy < self.quick_min_energy_radps2 or not ff.valid[i, h]:
+        if energy < self.config.quick_min_energy_radps2 or not ff.valid[i, h]:
             return -1
-        if ff.parting[i, h] < self.parting_min:
+        if ff.parting[i, h] < self.config.parting_min:
             return -1
         k = np.where(ff.valid[i], ff.kappa_fast[i], -1.0)
         for j in range(k.shape[0]):
             if self.athletes[j] == self.holder:
                 k[j] = -1.0
         best = int(np.argmax(k))
-        if k[best] < max(self.kappa_switch, float(ff.kappa_fast[i, h])):
+        if k[best] < max(self.config.kappa_switch, float(ff.kappa_fast[i, h])):
             return -1
         return best
 
@@ -200,7 +169,7 @@ class HolderTracker:
         """A free fall soon after the holder last held the baton is a drop."""
         if not free_fall or self.holder is None or self.fell:
             return None
-        if t - self.last_held_s > self.drop_window_s:
+        if t - self.last_held_s > self.config.drop_window_s:
             return None
         self.fell = True
         self.holder = None
@@ -213,14 +182,14 @@ class HolderTracker:
         if valid[self.holder_wrist]:
             self.holder_seen_s = self.holder_top_s = t
             return False
-        return t - self.holder_seen_s <= self.blind_max_s
+        return t - self.holder_seen_s <= self.config.blind_max_s
 
     def _held(self, t: float, w: int, kappa_w: float, blind: bool) -> None:
         """The holder's athlete couples best again (through wrist w)."""
         self.last_held_s = self.holder_top_s = t
         # while the gripping wrist has a gap, the same athlete's free arm
         # (0.85-0.95) does not become the holder's wrist: only a grip does
-        if not blind or kappa_w >= self.kappa_switch:
+        if not blind or kappa_w >= self.config.kappa_switch:
             self.holder_wrist = w
         self.still_seen = False  # 'still' only counts between two holders
         self.cand, self.cand_count = None, 0
@@ -239,7 +208,7 @@ class HolderTracker:
             return None
         # a run broken for longer than a hop starts again (else a few frames long
         # ago would date a later pass)
-        if ath != self.cand or t - self.cand_last_s > 2.5 * hop_s:
+        if ath != self.cand or t - self.cand_last_s > self.config.candidate_gap_hops * hop_s:
             self.cand, self.cand_wrist, self.cand_first_s, self.cand_count = ath, w, t, 0
         self.cand_last_s = t
         self.cand_count += 1
@@ -257,13 +226,13 @@ class HolderTracker:
             self.holder is not None
             and not self.still_seen
             and self.cand_first_s - max(self.last_held_s, self.holder_top_s)
-            <= self.max_transition_s
-            and self.last_held_s - self.hold_start_s >= self.min_hold_s
+            <= self.config.max_transition_s
+            and self.last_held_s - self.hold_start_s >= self.config.min_hold_s
         ):
             ev = Handover(self.holder_wrist, self.cand_wrist, self.last_held_s, self.cand_first_s)
         self.prev_holder, self.prev_until_s = None, -np.inf
         if quick:
-            self.prev_holder, self.prev_until_s = self.holder, t + self.min_hold_s
+            self.prev_holder, self.prev_until_s = self.holder, t + self.config.min_hold_s
         self.holder, self.holder_wrist = self.cand, self.cand_wrist
         self.hold_start_s, self.last_held_s = self.cand_first_s, t
         self.holder_seen_s = self.holder_top_s = t

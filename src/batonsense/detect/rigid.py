@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from batonsense.detect.config import DEFAULT
+
 
 def _skew(v: np.ndarray) -> np.ndarray:
     z = np.zeros(v.shape[:-1])
@@ -37,7 +39,7 @@ def acc_residual_vec(
     rot: np.ndarray,
     rate_hz: float,
     fit: np.ndarray,
-    max_lever_m: float = 0.6,
+    max_lever_m: float = DEFAULT.sensors.max_lever_m,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rᵀ f_b − f_w − α×r − ω×(ω×r) per grid sample, (N,3) m/s², and the fitted lever arm r (m).
 
@@ -64,7 +66,7 @@ def acc_residual(
     rot: np.ndarray,
     rate_hz: float,
     fit: np.ndarray,
-    max_lever_m: float = 0.6,
+    max_lever_m: float = DEFAULT.sensors.max_lever_m,
 ) -> tuple[np.ndarray, np.ndarray]:
     """|acc_residual_vec| per grid sample (m/s²) and the fitted lever arm r (m)."""
     v, r = acc_residual_vec(acc_b, acc_w, gyro_w, rot, rate_hz, fit, max_lever_m)

@@ -9,7 +9,7 @@ an upsweep, up for a downsweep, level for a push.
 
 "Up" in the baton's own frame is the mean specific force over the stride or two
 around the contact (live, the data end a little after the new holder's grip is
-confirmed, so the window after the grab is often shorter than UP_WINDOW_S; the
+confirmed, so the window after the grab is often shorter than up_window_s; the
 same window offline) (the feet's pushes average to the body's weight, plus a
 little forward acceleration), with the baton's turning over that stretch undone
 by integrating its gyro.  No mount or grip needs to be known.
@@ -20,14 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-# Mean specific force over this long each side of the contact: about two strides
-# (4.2-4.8 steps/s), so the steps' pushes average to the weight.
-UP_WINDOW_S = 0.4
-# The collision's impulse is summed over this long from the grab (contacts last
-# 5-30 ms; the hand's response rings a little longer).
-IMPULSE_S = 0.04
-# |cos| of the impulse with the vertical below which the baton went in level (push).
-LEVEL_COS = 0.1
+from batonsense.detect.config import DEFAULT, TechniqueConfig
 
 
 def _to_contact_frame(gyro_radps: np.ndarray, dt_s: float, i_c: int) -> Rotation:
@@ -48,6 +41,7 @@ def classify_technique(
     gyro_b_radps: np.ndarray,
     rel_mps2: np.ndarray,
     grab_s: float,
+    cfg: TechniqueConfig = DEFAULT.technique,
 ) -> str | None:
     """The technique: "upsweep", "downsweep", "push", or None (not enough data).
 
@@ -57,23 +51,23 @@ def classify_technique(
     residual), whose spike at the grab is the collision.
     """
     dt = float(t_s[1] - t_s[0]) if t_s.size > 1 else 0.0
-    lo, hi = np.searchsorted(t_s, [grab_s - UP_WINDOW_S, grab_s + UP_WINDOW_S])
+    lo, hi = np.searchsorted(t_s, [grab_s - cfg.up_window_s, grab_s + cfg.up_window_s])
     i_c = int(np.searchsorted(t_s, grab_s))
     if dt <= 0 or i_c - lo < 10 or hi - i_c < 10:
         return None
     rots = _to_contact_frame(gyro_b_radps[lo:hi], dt, i_c - lo)
     up = rots.apply(acc_b_mps2[lo:hi]).mean(axis=0)
-    if np.linalg.norm(up) < 0.5 * 9.81:
+    if np.linalg.norm(up) < cfg.min_up_mps2:
         return None
     up /= np.linalg.norm(up)
-    j0, j1 = i_c - lo, int(np.searchsorted(t_s[lo:hi], grab_s + IMPULSE_S))
+    j0, j1 = i_c - lo, int(np.searchsorted(t_s[lo:hi], grab_s + cfg.impulse_s))
     rel = rots.apply(rel_mps2[lo:hi])  # all in the contact frame before anything is mixed
-    base = np.median(rel[max(0, j0 - round(0.03 / dt)) : j0], axis=0) if j0 > 2 else 0.0
+    base = np.median(rel[max(0, j0 - round(cfg.base_s / dt)) : j0], axis=0) if j0 > 2 else 0.0
     impulse = (rel[j0:j1] - base).sum(axis=0) * dt
     size = float(np.linalg.norm(impulse))
     if size <= 0:
         return None
     cos = float(impulse @ up) / size
-    if abs(cos) < LEVEL_COS:
+    if abs(cos) < cfg.level_cos:
         return "push"
     return "upsweep" if cos < 0 else "downsweep"

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from batonsense.detect.config import DEFAULT, ReachConfig
 from batonsense.detect.coupling import kabsch_rotation
 from batonsense.model import GRAVITY_MPS2
 
-# Fewest usable samples (25 ms at the 400 Hz grid) a fit is restricted to; with
-# fewer, the whole stretch is fitted as before.
-MIN_USABLE_N = 10
 
-
-def usable_or_all(sel: np.ndarray, usable: np.ndarray) -> np.ndarray:
-    """sel restricted to usable samples, unless fewer than MIN_USABLE_N remain."""
+def usable_or_all(
+    sel: np.ndarray, usable: np.ndarray, min_n: int = DEFAULT.sensors.min_usable_n
+) -> np.ndarray:
+    """sel restricted to usable samples, unless fewer than min_n remain."""
     both = sel & usable
-    return both if np.count_nonzero(both) >= MIN_USABLE_N else sel
+    return both if np.count_nonzero(both) >= min_n else sel
 
 
 def split_time(t: np.ndarray, i: int) -> float:
@@ -41,15 +40,16 @@ def fit_rotation(
     start_s: float,
     end_s: float,
     usable: np.ndarray | None = None,
+    min_usable_n: int = DEFAULT.sensors.min_usable_n,
 ) -> tuple[np.ndarray, float]:
     """Kabsch rotation wrist→baton and coupling κ over [start_s, end_s].
 
     usable: (N,) bool, samples the fit may use (not clipped, not in a gap); ignored
-    when fewer than MIN_USABLE_N of the stretch are usable.
+    when fewer than min_usable_n of the stretch are usable.
     """
     sel = (t_s >= start_s) & (t_s <= end_s)
     if usable is not None:
-        sel = usable_or_all(sel, usable)
+        sel = usable_or_all(sel, usable, min_usable_n)
     if np.count_nonzero(sel) < 3:
         return np.eye(3), 0.0
     return kabsch_rotation(gyro_b[sel], gyro_w[sel])
@@ -66,14 +66,16 @@ def common_impulse(
     jerk_b: np.ndarray,
     start_s: float,
     end_s: float,
-    ref_s: float = 0.5,
-    min_ratio: float = 3.0,
+    ref_s: float = DEFAULT.fall.impulse_ref_s,
+    min_ratio: float = DEFAULT.fall.impulse_min_ratio,
+    each_ratio: float = DEFAULT.fall.impulse_each_ratio,
 ) -> float | None:
     """Onset of the strongest jerk felt by both sensors at once in [start_s, end_s].
 
     Each jerk trace (m/s³) is scaled by its median over the ref_s before start_s,
     so a held-still hand and a swinging one are judged against their own
-    background.  Returns None when no common peak stands min_ratio above it.
+    background.  Returns None when no common peak stands min_ratio above it (the
+    geometric mean of the two) or each_ratio in either.
     """
     ref = (t_s >= start_s - ref_s) & (t_s < start_s)
     sel = np.flatnonzero((t_s >= start_s) & (t_s <= end_s))
@@ -83,7 +85,7 @@ def common_impulse(
     nb = max(float(np.median(jerk_b[ref])), 1e-3)
     score = np.sqrt((jerk_a[sel] / na) * (jerk_b[sel] / nb))
     k = int(np.argmax(score))
-    if score[k] < min_ratio or jerk_a[sel[k]] / na < 2.0 or jerk_b[sel[k]] / nb < 2.0:
+    if score[k] < min_ratio or jerk_a[sel[k]] / na < each_ratio or jerk_b[sel[k]] / nb < each_ratio:
         return None
     # onset: walk back while the common score stays above half its peak
     half = 0.5 * score[k]
@@ -124,19 +126,20 @@ def log_step(x: np.ndarray, floor: float, rising: bool) -> int:
     return int(1 + np.argmin(sse))
 
 
-# Half-width (samples, at least) of the stretch around a step over which its
-# sub-sample position is measured by the area of the rise.
-STEP_AREA_HALF_N = 3
-
-
-def step_position(x: np.ndarray, floor: float, rising: bool, corr_n: float = 1.0) -> float:
+def step_position(
+    x: np.ndarray,
+    floor: float,
+    rising: bool,
+    corr_n: float = 1.0,
+    half_n: int = DEFAULT.release.step_area_half_n,
+) -> float:
     """Where log(x + floor) steps (as log_step), as a continuous position in samples.
 
     A step between samples i-1 and i is at position i - 0.5 (log_step's index i).
     The split alone moves in whole samples: a clock offset of a fraction of a
     sample either leaves it or moves it a whole grid step (2.5 ms at 400 Hz).
     The position within the rise is measured by its area instead: with the
-    mean levels a before and b after the split, each sample within a few samples
+    mean levels a before and b after the split, each sample within half_n samples
     of it (at least corr_n, the samples over which the trace's noise is
     correlated: a change over lag_n samples rises over lag_n samples) adds its
     share (y - a)/(b - a), clipped to [0, 1], of being past the step.  For an
@@ -157,7 +160,7 @@ def step_position(x: np.ndarray, floor: float, rising: bool, corr_n: float = 1.0
     a, b = float(np.mean(y[:i])), float(np.mean(y[i:]))
     if abs(b - a) < 1e-9:
         return i - 0.5
-    half = max(STEP_AREA_HALF_N, int(np.ceil(corr_n)))
+    half = max(half_n, int(np.ceil(corr_n)))
     lo, hi = max(0, i - half), min(n, i + half)
     share = np.clip((y[lo:hi] - a) / (b - a), 0.0, 1.0)
     return float(hi - np.sum(share) - 0.5)
@@ -177,7 +180,7 @@ def jerk(acc: np.ndarray, rate_hz: float) -> np.ndarray:
 
 
 def free_fall_start(
-    t_s: np.ndarray, acc_b: np.ndarray, fall_s: float, free_fall_g: float = 0.35
+    t_s: np.ndarray, acc_b: np.ndarray, fall_s: float, free_fall_g: float = DEFAULT.fall.start_g
 ) -> float:
     """Start of the free fall that contains fall_s (s).
 
@@ -199,7 +202,7 @@ def free_fall_start(
 
 
 def reach_start(
-    t_s: np.ndarray, gyro_r: np.ndarray, grab_s: float, lookback_s: float = 3.0
+    t_s: np.ndarray, gyro_r: np.ndarray, grab_s: float, cfg: ReachConfig = DEFAULT.reach
 ) -> float | None:
     """Start of the receiver's arm movement back into the receiving position.
 
@@ -209,7 +212,7 @@ def reach_start(
     of one sign along the swing axis); the reach starts where that stroke began,
     i.e. at the previous turning point of the swing.
     """
-    sel = (t_s >= grab_s - lookback_s) & (t_s <= grab_s)
+    sel = (t_s >= grab_s - cfg.lookback_s) & (t_s <= grab_s)
     idx = np.flatnonzero(sel)
     if idx.size < 10:
         return None
@@ -218,9 +221,9 @@ def reach_start(
     w = g @ vt[0]
     mag = np.abs(w)
     peak = float(np.max(mag))
-    if peak < 1.0:  # the arm never swung: no reach to time
+    if peak < cfg.min_peak_radps:  # the arm never swung: no reach to time
         return None
-    active = mag > 0.25 * peak
+    active = mag > cfg.active_frac * peak
     # last strong stroke before the grab
     j = len(w) - 1
     while j > 0 and not active[j]:
