@@ -400,6 +400,8 @@ class FallConfig:
     """A common jolt rises at least this far (geometric mean) above that level ..."""
     impulse_each_ratio: float = 2.0
     """... and this far in each sensor."""
+    impulse_onset_frac: float = 0.5
+    """The jolt's onset: going back from its peak while the common score stays above this share."""
 
 
 @dataclass(frozen=True, slots=True)

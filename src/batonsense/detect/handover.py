@@ -51,7 +51,7 @@ def _grab_impact(
     """First contact: a jerk common to baton and receiving wrist in [start_s, end_s]."""
     return common_impulse(
         t, jerk(acc_b, rate_hz), jerk(acc_r, rate_hz), start_s, end_s,
-        cfg.impulse_ref_s, cfg.impulse_min_ratio, cfg.impulse_each_ratio,
+        cfg.impulse_ref_s, cfg.impulse_min_ratio, cfg.impulse_each_ratio, cfg.impulse_onset_frac,
     )  # fmt: skip
 
 
@@ -170,12 +170,10 @@ def grips(
 
     The gyros alone cannot tell a grip from a free arm that happens to turn like
     the baton for a moment (a runner in step, an arm swung alongside); a free arm
-    mostly does not carry the baton's linear acceleration.  Over 0.2 s at the
-    quick take-over (416 simulated passes) receiving hands fitted 0.19 m median,
-    0.33 m p95, 0.48 m p99; the two free arms that had taken a quick take-over
-    fitted 0.64 and 1.7 m.  On 372 windows each (suite and other seeds, 0.3-0.7 s
-    before the grab and after the release), hands holding the baton passed 99 %
-    and 100 % of the time, free arms 13 %: a filter, not proof.
+    mostly does not carry the baton's linear acceleration.  On 372 windows each
+    (suite and other seeds, 0.3-0.7 s before the grab and after the release),
+    hands holding the baton passed 99 % and 100 % of the time, free arms 13 %: a
+    filter, not proof (fitted lever arms: see config.SensorsConfig).
     """
     # only the grid up to end_s: the angular acceleration at the window's last point
     # is then one-sided whether more data follow (a whole recording) or not (live)

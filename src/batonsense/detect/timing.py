@@ -69,6 +69,7 @@ def common_impulse(
     ref_s: float = DEFAULT.fall.impulse_ref_s,
     min_ratio: float = DEFAULT.fall.impulse_min_ratio,
     each_ratio: float = DEFAULT.fall.impulse_each_ratio,
+    onset_frac: float = DEFAULT.fall.impulse_onset_frac,
 ) -> float | None:
     """Onset of the strongest jerk felt by both sensors at once in [start_s, end_s].
 
@@ -87,9 +88,9 @@ def common_impulse(
     k = int(np.argmax(score))
     if score[k] < min_ratio or jerk_a[sel[k]] / na < each_ratio or jerk_b[sel[k]] / nb < each_ratio:
         return None
-    # onset: walk back while the common score stays above half its peak
-    half = 0.5 * score[k]
-    while k > 0 and score[k - 1] > half:
+    # onset: walk back while the common score stays above onset_frac of its peak
+    floor = onset_frac * score[k]
+    while k > 0 and score[k - 1] > floor:
         k -= 1
     i = sel[k]
     return float(0.5 * (t_s[i - 1] + t_s[i])) if i > 0 else float(t_s[i])
