@@ -13,7 +13,7 @@ from batonsense.protocols import witmotion as wm
 from batonsense.sources.raw import RawRecord, RawSink
 
 from ._held_up import HeldUpAwareMapper
-from ._sensor import Decoder, SensorPipeline
+from ._sensor import CATCH_UP_MAX_S, Decoder, SensorPipeline
 from ._stats import SensorStats
 from ._untimed import DejitteredSensorPipeline, Route
 
@@ -53,8 +53,12 @@ class Pipeline:
     increasing time at 1 µs resolution (the recording CSV's): a sample that
     would not be is dropped and counted in `out_of_order[sensor id]`.
     A notification held up on the host (a stall, a busy process: later than
-    the clock fit allows a radio, `HeldUpAwareMapper`) is mapped by the fit but
-    not fitted, so the catch-up after a stall is placed where it belongs.
+    the clock fit allows a radio, `HeldUpAwareMapper`) is not fitted, and its
+    samples are mapped once the fit has fresh data after the stall, so the
+    catch-up is placed where it belongs.  While any sensor keeps such samples
+    back, the blocks of the others wait too (at most `CATCH_UP_MAX_S` of
+    receive time): the consumers get every sensor's catch-up together, and the
+    live detector never takes the one still waiting for gone.
     """
 
     def __init__(
@@ -78,6 +82,9 @@ class Pipeline:
         self._decode = decode
         self._warmup_s = warmup_s
         self._mappers: dict[str, list[HeldUpAwareMapper]] = {}
+        # (receive s, block) kept while a sensor's clock fit settles after a stall
+        self._kept: list[tuple[float, SensorStream]] = []
+        self._kept_since_host_s: float | None = None
         self._paths: dict[str, SensorPipeline | DejitteredSensorPipeline] = {
             s.id: self._timed(s.id) for s in self.sensors
         }
@@ -129,7 +136,16 @@ class Pipeline:
         if sensor_id is None:
             self.unknown += 1
             return
-        self._emit(self._paths[sensor_id].feed(host_s, payload))
+        block = self._paths[sensor_id].feed(host_s, payload)
+        if not self._catching_up(host_s):
+            self._emit(block)
+            return
+        if block is not None:
+            self._kept.append((host_s, block))
+        if not any(p.waiting for p in self._timed_paths()) or (
+            host_s - self._kept_since_host_s >= CATCH_UP_MAX_S
+        ):
+            self._release_kept()
 
     def on_notification(self, item: Notification) -> None:
         """The Ingestor's on_raw hook."""
@@ -142,8 +158,33 @@ class Pipeline:
 
     def flush(self) -> None:
         """End of data: emit every sensor's held-back samples."""
+        self._release_kept()
         for path in self._paths.values():
             self._emit(path.flush())
+
+    def _timed_paths(self) -> list[SensorPipeline]:
+        return [p for p in self._paths.values() if isinstance(p, SensorPipeline)]
+
+    def _catching_up(self, host_s: float) -> bool:
+        """Some sensor keeps samples back for its clock fit after a stall
+        (SensorPipeline.holding), or blocks are kept for it: keep this one too."""
+        if not self._kept and not any(p.holding for p in self._timed_paths()):
+            return False
+        if self._kept_since_host_s is None:
+            self._kept_since_host_s = host_s
+        return True
+
+    def _release_kept(self) -> None:
+        """Every sensor's kept samples, mapped with the fits as they are now, and the
+        blocks kept meanwhile, in the order they were received (so the consumers see
+        the sensors catch up side by side, as they came)."""
+        items = list(self._kept)
+        for path in self._timed_paths():
+            items += path.take_held()
+        items.sort(key=lambda item: item[0])  # stable: one sensor's stay in order
+        self._kept, self._kept_since_host_s = [], None
+        for _, block in items:
+            self._emit(block)
 
     def set_battery(self, key: str, percent: int | None) -> None:
         sensor_id = self.resolve(key)

@@ -15,6 +15,7 @@ from batonsense.protocols import DecodedPacket
 from batonsense.protocols import batonsense_v1 as v1
 from batonsense.sync import ClockMapper, ResetReason
 
+from ._held_up import HeldUpAwareMapper
 from ._stats import SensorStats, with_fit
 
 Decoder = Callable[[bytes], DecodedPacket]
@@ -26,6 +27,12 @@ _EMPTY3 = np.empty((0, 3))
 #: queues and retries, a few packets at most, so 32 (0.6 s at 50 packets/s)
 #: is ample and still far from the half-wrap (32768) that means a reboot.
 REORDER_WINDOW_PACKETS = 32
+
+#: Longest wait (s of receive time) for the clock fit to settle after a stall
+#: before the catch-up's samples are mapped anyway (`HeldUpAwareMapper.catching_up`):
+#: a catch-up works off its backlog at several times real time (the demo: a 20 s
+#: stall in ~3 s, then SETTLE_S); 20 s still covers a 60 s stall worked off at 4x.
+CATCH_UP_MAX_S = 20.0
 
 
 class _Notifications:
@@ -69,9 +76,13 @@ class SensorPipeline(_Notifications):
     packet's sensor time.
     The first `warmup_s` of sensor time of every clock epoch is held back and
     mapped once the fit has that much data (a fit on one packet carries that
-    packet's radio delay, up to a connection interval); blocks are emitted in
-    strictly increasing time, a sample that would not be is dropped and
-    counted.
+    packet's radio delay, up to a connection interval); so are the samples
+    that come while the fit catches up after a stall (`holding`: held-up
+    packets and `SETTLE_S` of fresh ones after them, at most `CATCH_UP_MAX_S`
+    of receive time), mapped with the fit that has data on both sides of the
+    gap when the `Pipeline` takes them (`take_held`).  Blocks
+    are emitted in strictly increasing time, a sample that would not be is
+    dropped and counted.
 
     The clock fit takes each packet's stamp when it has one (our protocol v2:
     the queue stamp; v3: the connection event's anchor, fitted without the
@@ -108,10 +119,14 @@ class SensorPipeline(_Notifications):
         self._prev: tuple[float, int] | None = None  # (first sample's sensor s, count)
         self._period_s: float | None = None
         self._last_host_s = -math.inf
-        self._held: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # (sensor times s, acc, gyro, receive s) of each packet kept back
+        self._held: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]] = []
         self._epoch_start_s: float | None = None
         # (stamp, last sample time) in sensor s of the last v2/v3 packet fitted
         self._last_sync = (-math.inf, -math.inf)
+        self._waiting_since_host_s: float | None = None  # receive s the catch-up began
+        self._holding = False  # samples are kept back for the fit after a stall
+        self._gave_up = False  # this catch-up outlasted CATCH_UP_MAX_S: no more keeping back
 
     # -- input ---------------------------------------------------------------
 
@@ -128,7 +143,7 @@ class SensorPipeline(_Notifications):
         st.packets += 1
         st.samples += len(packet)
         if order == "late":
-            return self._late(packet)
+            return self._late(packet, host_s)
         st.low_battery = "low_battery" in packet.notes
         contiguous, rebooted, gap = self._check_sequence(packet)
         old_epoch = self._new_epoch() if rebooted else None
@@ -146,10 +161,53 @@ class SensorPipeline(_Notifications):
         self._measure_rate(float(t_sensor_s[0]), len(packet), contiguous, packet.period_us)
         if self._epoch_start_s is None:
             self._epoch_start_s = float(t_sensor_s[0])
-        self._held.append((t_sensor_s, packet.acc_mps2, packet.gyro_radps))
+        self._held.append((t_sensor_s, packet.acc_mps2, packet.gyro_radps, host_s))
         if old_epoch is not None or float(t_sensor_s[-1]) - self._epoch_start_s < self.warmup_s:
             return old_epoch  # (the new epoch's first packet waits for the next)
+        self._note_catch_up(host_s)
+        if self._holding:
+            return None  # until the pipeline takes them (take_held)
         return self._release()
+
+    @property
+    def holding(self) -> bool:
+        """Samples are kept back for the clock fit after a stall (take_held maps them)."""
+        return self._holding and bool(self._held)
+
+    @property
+    def waiting(self) -> bool:
+        """The clock fit is still catching up after a stall (at most CATCH_UP_MAX_S of
+        receive time): the samples kept back are not to be mapped yet."""
+        return self.holding and self._waiting_since_host_s is not None
+
+    def _note_catch_up(self, host_s: float) -> None:
+        """Start keeping samples back when the fit catches up after a stall; note when
+        it has settled, or CATCH_UP_MAX_S of receive time (host_s, s) have passed."""
+        mapper = self._mapper
+        catching_up = isinstance(mapper, HeldUpAwareMapper) and mapper.catching_up
+        if not catching_up:
+            self._gave_up = False
+        if catching_up and not self._holding and not self._gave_up:
+            self._holding, self._waiting_since_host_s = True, host_s
+        elif self._waiting_since_host_s is not None and (
+            not catching_up or host_s - self._waiting_since_host_s >= CATCH_UP_MAX_S
+        ):
+            self._waiting_since_host_s = None  # settled: kept until taken
+
+    def take_held(self) -> list[tuple[float, SensorStream]]:
+        """The samples kept back, mapped with the fit as it is now, one block per
+        packet with its receive time (s), oldest first; keeping back ends."""
+        out = []
+        for t, acc, gyro, rx_s in self._held:
+            block = self._map(t, acc, gyro)
+            if block is not None:
+                out.append((rx_s, block))
+        self._held.clear()
+        # taken before the fit settled (CATCH_UP_MAX_S): map the rest of this catch-up
+        # as it comes, not in bursts
+        self._gave_up = self._waiting_since_host_s is not None
+        self._holding, self._waiting_since_host_s = False, None
+        return out
 
     def flush(self) -> SensorStream | None:
         """End of data: map and emit whatever is still held back."""
@@ -188,7 +246,7 @@ class SensorPipeline(_Notifications):
             return "late"
         return "next"
 
-    def _late(self, packet: DecodedPacket) -> SensorStream | None:
+    def _late(self, packet: DecodedPacket, host_s: float) -> SensorStream | None:
         """A packet that arrives after a later one: no longer lost.  Its samples
         go where they belong among those held back (dropped if already emitted);
         it does not move the clock fit, the rate or the sequence."""
@@ -201,9 +259,11 @@ class SensorPipeline(_Notifications):
         st.reordered += 1
         t_sensor_s = packet.t_sensor_us * 1e-6
         at = bisect.bisect([float(h[0][0]) for h in self._held], float(t_sensor_s[0]))
-        self._held.insert(at, (t_sensor_s, packet.acc_mps2, packet.gyro_radps))
+        self._held.insert(at, (t_sensor_s, packet.acc_mps2, packet.gyro_radps, host_s))
         start_s = self._epoch_start_s
         if start_s is None or float(self._held[-1][0][-1]) - start_s < self.warmup_s:
+            return None
+        if self._holding:
             return None
         return self._release()
 
@@ -288,6 +348,7 @@ class SensorPipeline(_Notifications):
         self._stats.reboots += 1
         self._stats.clock_resets += 1
         out = self._release()
+        self._holding, self._waiting_since_host_s = False, None
         self._mapper = self._make_mapper()
         self._epoch_start_s = None
         self._last_sync = (-math.inf, -math.inf)
@@ -303,6 +364,7 @@ class SensorPipeline(_Notifications):
         self._stats.dropped_samples += sum(len(h[0]) for h in self._held)
         self._held.clear()
         self._epoch_start_s = None
+        self._holding, self._waiting_since_host_s = False, None
 
     def _measure_rate(
         self, t0_s: float, count: int, contiguous: bool, nominal_us: float | None
@@ -323,6 +385,12 @@ class SensorPipeline(_Notifications):
         acc = np.concatenate([h[1] for h in self._held])
         gyro = np.concatenate([h[2] for h in self._held])
         self._held.clear()
+        self._holding, self._waiting_since_host_s = False, None
+        return self._map(t_sensor, acc, gyro)
+
+    def _map(self, t_sensor: np.ndarray, acc: np.ndarray, gyro: np.ndarray) -> SensorStream | None:
+        """Samples (sensor times s) on the host clock by the current fit, after the last
+        sample emitted (a sample that is not is dropped and counted)."""
         t_host = self._mapper.to_host_s(t_sensor)
         keep = t_host > np.maximum.accumulate(np.concatenate([[self._last_host_s], t_host]))[:-1]
         if not keep.all():
