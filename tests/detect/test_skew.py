@@ -64,7 +64,7 @@ def test_an_offset_between_sensors_moves_the_release_by_about_it(scenario: str, 
     reason="issue 12, still open: the grab's candidates start 30 ms before the step of "
     "the receiver's residual; an offset that moves that step by one grid sample lets a "
     "spike at the window's edge in (lossy 43: 82 ms, and its release, searched after "
-    "the grab, with it; drill_200hz 41: 2.5 ms more than the offsets)",
+    "the grab, with it)",
 )
 def test_an_offset_between_sensors_moves_the_grab_by_about_it() -> None:
     for scenario, seed in (("drill_200hz", 41), ("lossy", 43)):

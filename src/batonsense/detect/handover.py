@@ -424,10 +424,10 @@ def time_handover(
     """Grab, release and reach for a confirmed hand-over (grid data on t).
 
     When an athlete wears sensors on both wrists, the one whose hand grips the
-    baton (rigid-body test) times that side.  The giver's wrist data are put on
-    the baton's clock first (align.py) so that its rigid-body residuals hold
-    whatever the two sensors' clock offsets; the grab is on the baton's clock and
-    the release on the giver's wrist's (each as mapped onto the host clock).
+    baton (rigid-body test) times that side.  Both gripping wrists' data are put
+    on the baton's clock first (align.py) so that the rigid-body residuals hold
+    whatever the sensors' clock offsets; the grab is on the baton's clock and the
+    release on the giver's wrist's (each as mapped onto the host clock).
     native_hz: each sensor's own sample rate (Hz), which sets the lag over which
     the residual's change is taken.
     """
@@ -442,10 +442,12 @@ def time_handover(
     if rough is None:
         return None
     first = min(rough.rough_grab, rough.rough_rel)
-    # the giver's wrist onto the baton's clock, by the lag its hold before the pass shows
-    # (the receiver's is not measured: see config.AlignConfig.clear_of_pass_s)
+    # both wrists onto the baton's clock: the giver's by the lag its hold before the pass
+    # shows, the receiver's by its hold from just after the grab on (see config.AlignConfig)
+    clear_s = cfg.align.clear_of_pass_s
     data, lags = _align_holds(t, data, baton, (
-        (wa, (fit_a[0], first - cfg.align.clear_of_pass_s) if rough.giver_sensed else None),
+        (wa, (fit_a[0], first - clear_s) if rough.giver_sensed else None),
+        (wb, (rough.rough_grab + clear_s, fit_b[1]) if rough.receiver_sensed else None),
     ), native_hz, fs, cfg)  # fmt: skip
     h = _holds(t, data, baton, wa, wb, (fit_a, fit_b), ev, native_hz, fs, cfg)
     if h is None:
