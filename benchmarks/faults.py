@@ -290,6 +290,28 @@ def _lost(quiet: list[Any], found: list[Any], tol_s: float) -> tuple[int, float]
     return lost, 1e3 * worst_s
 
 
+def _differences(quiet: list[Any], found: list[Any]) -> list[str]:
+    """One line per quiet-run exchange that the run does not match within 1 ms: the
+    run's nearest exchange (by time) and how far each of its events moved, ms."""
+    out = []
+    for q in quiet:
+        if any(_same(q, e) for e in found):
+            continue
+        near = min(found, key=lambda e: abs(e.time_s - q.time_s), default=None)
+        if near is None or abs(near.time_s - q.time_s) > 1.0:
+            out.append(f"  {q.giver}->{q.receiver} at {q.time_s:.2f} s: nothing within 1 s")
+            continue
+        moved = ", ".join(
+            f"{k[:-2]} {1e3 * (getattr(near, k) - getattr(q, k)):+.2f}"
+            for k in ("grab_s", "release_s", "drop_s")
+            if getattr(q, k) is not None and getattr(near, k) is not None
+        )
+        who = "" if (near.giver, near.receiver) == (q.giver, q.receiver) else (
+            f" (named {near.giver}->{near.receiver})")
+        out.append(f"  {q.giver}->{q.receiver} at {q.time_s:.2f} s{who}: {moved}")
+    return out
+
+
 def compare(quiet: dict[str, Any], r: dict[str, Any]) -> str:
     if "skipped" in r:
         return f"| {r['name']} | skipped: {r['skipped']} | | | | | | | |"
@@ -324,7 +346,11 @@ def main() -> None:
         quiet = run("quiet", None, args, tmp)
         rows = [compare(quiet, quiet)]
         for name, fault in faults.items():
-            rows.append(compare(quiet, run(name, fault, args, tmp)))
+            r = run(name, fault, args, tmp)
+            rows.append(compare(quiet, r))
+            if "skipped" not in r:
+                print("\n".join([f"{name}: exchanges not within 1 ms of quiet"]
+                                 + _differences(quiet["exchanges"], r["exchanges"])), flush=True)
             print(rows[-1], file=sys.stderr, flush=True)
     print(f"seed {args.seed}, drill {args.drill_s:.0f} s compared, faults of "
           f"{fault_s or '30/60/60'} s, {time.monotonic() - t0:.0f} s wall\n")  # fmt: skip
