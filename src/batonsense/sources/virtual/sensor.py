@@ -23,7 +23,9 @@ samples.  What it models (host times are `now()` in s):
   `latency_jitter_s`), each notifying at most `max_packets_per_event` of the
   packets completed by then: notifications arrive in bursts, as over a radio;
 - injected loss: a packet is dropped with probability `loss` (its seq is
-  missing on the host);
+  missing on the host), drawn from its own seeded stream, one draw per packet in
+  send order, so the same packets are lost in every run of one seed whatever
+  the host's timing (the connection events' jitter draws vary with it);
 - a link drop stops streaming (as the firmware does); samples taken until the
   host writes START again are never measured;
 - the battery drains at `battery_drain_pct_per_h`;
@@ -143,6 +145,7 @@ class VirtualSensor:
         self.latency_jitter_s = latency_jitter_s
         self._battery = (battery_percent, battery_drain_pct_per_h / 3600.0)
         self._rng = random.Random(seed)
+        self._loss_rng = random.Random(f"{seed}/loss")
         self.protocol_version = protocol_version
         # armed by START (our protocol only: subclasses streaming other formats never hold)
         self._hold = SendHold(seed, enabled=False, max_s=send_hold_max_s)
@@ -405,7 +408,7 @@ class VirtualSensor:
             int(v1.Flag.LOW_BATTERY) if self.battery_percent() < 10 else 0
         )
         seq, self._seq, self._pending_flags = self._seq, (self._seq + 1) & 0xFFFF, 0
-        lost = self._rng.random() < self.loss
+        lost = self._loss_rng.random() < self.loss
         notified = None
         if not lost:
             s = self._settings
