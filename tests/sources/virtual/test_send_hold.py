@@ -116,25 +116,22 @@ def test_v3_sensor_stamps_the_connection_event_on_its_own_clock() -> None:
     assert np.all(np.diff(stamps) >= 0)  # events in order; packets of one event share one
 
 
-def test_v3_stamp_is_the_event_the_packet_went_in_when_the_host_is_busy() -> None:
-    """The virtual radio runs on the host's CPU: a busy host wakes it late.  The
-    stamp must then name the event the packet went in (when the sensor ran), or
-    the host would see the host's load as a radio delay no real radio has (the
-    clock fit's floor moved with the load: demo runs of one seed 0.4-0.8 ms apart)."""
-    jitter_s = 0.002
+def _stream_on_a_busy_host(busy: bool, **sensor_kwargs: Any) -> tuple[Any, int]:
+    """Stream one virtual sensor to the end in virtual time; when busy, a callback
+    takes 7 ms of CPU every ~0.1 s.  Returns (the sensor, how often it did)."""
 
     async def body() -> tuple[Any, int]:
         loop = asyncio.get_running_loop()
-        _, sensors, backend = await scene(1, now=loop.time, latency_jitter_s=jitter_s)
+        _, sensors, backend = await scene(1, now=loop.time, **sensor_kwargs)
         s = sensors[0]
-        busy = 0
+        woken = 0
 
-        async def hog() -> None:  # a callback taking 7 ms of CPU every ~0.1 s
-            nonlocal busy
-            while not s.finished.is_set():
+        async def hog() -> None:
+            nonlocal woken
+            while busy and not s.finished.is_set():
                 await asyncio.sleep(0.0973)
                 loop.advance(0.007)
-                busy += 1
+                woken += 1
 
         devices = await BleakScanner.discover(
             timeout=0.2, service_uuids=[v1.SERVICE_UUID], backend=backend.scanner
@@ -145,10 +142,19 @@ def test_v3_stamp_is_the_event_the_packet_went_in_when_the_host_is_busy() -> Non
             await client.write_gatt_char(v1.CONTROL_CHAR_UUID, v1.encode_start(), response=True)
             await s.finished.wait()
             await task
-        return s, busy
+        return s, woken
 
     with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
-        s, busy = runner.run(body())
+        return runner.run(body())
+
+
+def test_v3_stamp_is_the_event_the_packet_went_in_when_the_host_is_busy() -> None:
+    """The virtual radio runs on the host's CPU: a busy host wakes it late.  The
+    stamp must then name the event the packet went in (when the sensor ran), or
+    the host would see the host's load as a radio delay no real radio has (the
+    clock fit's floor moved with the load: demo runs of one seed 0.4-0.8 ms apart)."""
+    jitter_s = 0.002
+    s, busy = _stream_on_a_busy_host(True, latency_jitter_s=jitter_s)
     sent = [r for r in s.packets if r.fate is Fate.SENT]
     assert busy > 10 and len(sent) > 40
     anchors = np.array([r.handoff_host_s + NOTIFY_LEAD_S for r in sent])
@@ -179,36 +185,10 @@ def test_unknown_protocol_version_is_refused() -> None:
 
 
 def _lost_seqs(busy: bool, version: int) -> tuple[list[int], int]:
-    """The seqs a lossy virtual sensor lost, streamed quietly or with a busy host."""
-
-    async def body() -> tuple[Any, int]:
-        loop = asyncio.get_running_loop()
-        _, sensors, backend = await scene(
-            1, now=loop.time, latency_jitter_s=0.002, loss=0.2, protocol_version=version
-        )
-        s = sensors[0]
-        woken = 0
-
-        async def hog() -> None:  # a callback taking 7 ms of CPU every ~0.1 s
-            nonlocal woken
-            while busy and not s.finished.is_set():
-                await asyncio.sleep(0.0973)
-                loop.advance(0.007)
-                woken += 1
-
-        devices = await BleakScanner.discover(
-            timeout=0.2, service_uuids=[v1.SERVICE_UUID], backend=backend.scanner
-        )
-        async with BleakClient(devices[0], backend=backend.client) as client:
-            await client.start_notify(v1.DATA_CHAR_UUID, lambda _c, _d: None)
-            task = asyncio.create_task(hog())
-            await client.write_gatt_char(v1.CONTROL_CHAR_UUID, v1.encode_start(), response=True)
-            await s.finished.wait()
-            await task
-        return s, woken
-
-    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
-        s, woken = runner.run(body())
+    """The seqs a lossy virtual sensor lost, streamed on a quiet or a busy host."""
+    s, woken = _stream_on_a_busy_host(
+        busy, latency_jitter_s=0.002, loss=0.2, protocol_version=version
+    )
     return [r.seq for r in s.packets if r.fate is Fate.LOST], woken
 
 
