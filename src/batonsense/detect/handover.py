@@ -324,21 +324,18 @@ def _align_holds(
     t: np.ndarray,
     data: Grid,
     baton: SensorInfo,
-    holds: tuple[tuple[SensorInfo, tuple[float, float] | None], ...],
-    native_hz: Mapping[str, float],
-    fs: float,
+    holds: tuple[tuple[SensorInfo, tuple[float, float] | None, np.ndarray], ...],
     cfg: DetectorConfig = DEFAULT,
 ) -> tuple[Grid, dict[str, float]]:
-    """Each wrist of `holds` (with the stretch of its hold; None: no hold to measure)
-    put on the baton's clock by the lag that hold shows (see align.py).  Returns
-    the data (a new dict: the caller's is left alone) and the lags (s) by id."""
+    """Each wrist of `holds` (with the stretch of its hold, None: no hold to measure,
+    and the samples its fit with the baton may use) put on the baton's clock by the
+    lag that hold shows (see align.py).  Returns the data (a new dict: the caller's
+    is left alone) and the lags (s) by id."""
     out = dict(data)
     lags: dict[str, float] = {}
-    ok_bt = _usable(data, baton.id, native_hz, fs, cfg.sensors)
-    for w, fit in holds:
+    for w, fit, ok in holds:
         if fit is None or w.id in lags or w.id == baton.id:
             continue  # a hand without a sensor: its wrist is a free arm, no hold
-        ok = ok_bt & _usable(data, w.id, native_hz, fs, cfg.sensors)
         lags[w.id] = hold_lag_s(t, data[baton.id][1], data[w.id][1], *fit, ok, cfg.align)
         out[w.id] = on_baton_clock(t, data[w.id], lags[w.id])
     return out, lags
@@ -446,9 +443,10 @@ def time_handover(
     # shows, the receiver's by its hold from just after the grab on (see config.AlignConfig)
     clear_s = cfg.align.clear_of_pass_s
     data, lags = _align_holds(t, data, baton, (
-        (wa, (fit_a[0], first - clear_s) if rough.giver_sensed else None),
-        (wb, (rough.rough_grab + clear_s, fit_b[1]) if rough.receiver_sensed else None),
-    ), native_hz, fs, cfg)  # fmt: skip
+        (wa, (fit_a[0], first - clear_s) if rough.giver_sensed else None, rough.ok_a),
+        (wb, (rough.rough_grab + clear_s, fit_b[1]) if rough.receiver_sensed else None,
+         rough.ok_b),
+    ), cfg)  # fmt: skip
     h = _holds(t, data, baton, wa, wb, (fit_a, fit_b), ev, native_hz, fs, cfg)
     if h is None:
         return None
